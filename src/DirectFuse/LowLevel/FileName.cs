@@ -1,0 +1,28 @@
+using System.Text;
+
+namespace DirectFuse.LowLevel;
+
+/// <summary>
+/// A name from a request, as the kernel sent it (bytes, no terminating zero). It points into the request
+/// buffer and is valid until the handler's task completes; call <see cref="ToString"/> to keep it.
+/// </summary>
+public readonly struct FileName
+{
+    public FileName(ReadOnlyMemory<byte> utf8) => Utf8 = utf8;
+
+    public ReadOnlyMemory<byte> Utf8 { get; }
+    public ReadOnlySpan<byte> Span => Utf8.Span;
+    public int Length => Utf8.Length;
+
+    public bool IsDot => Utf8.Length == 1 && Utf8.Span[0] == (byte)'.';
+    public bool IsDotDot => Utf8.Length == 2 && Utf8.Span[0] == (byte)'.' && Utf8.Span[1] == (byte)'.';
+
+    /// <summary>Decodes the name into <paramref name="destination"/> without allocating; returns the char count.</summary>
+    public int GetChars(Span<char> destination) => Encoding.UTF8.GetChars(Utf8.Span, destination);
+
+    public bool Equals(string other) => Encoding.UTF8.GetByteCount(other) == Utf8.Length && ToString() == other;
+
+    public override string ToString() => Encoding.UTF8.GetString(Utf8.Span);
+
+    public static FileName FromString(string name) => new(Encoding.UTF8.GetBytes(name));
+}

@@ -1,0 +1,54 @@
+using DirectFuse.Protocol;
+using DirectFuse.Session;
+
+namespace DirectFuse.LowLevel;
+
+/// <summary>
+/// What the kernel offered at INIT and what this server will use. <see cref="LowLevelFileSystem.Init"/> sees it
+/// before the reply is sent and may change <see cref="Want"/> and the limits; afterwards it describes the
+/// live connection and gives access to notifications and backing files.
+/// </summary>
+public sealed class FuseConnection
+{
+    internal FuseConnection(FuseSessionCore core) => Core = core;
+
+    internal FuseSessionCore Core { get; }
+
+    public uint KernelMajor { get; internal set; }
+    public uint KernelMinor { get; internal set; }
+    /// <summary>The protocol minor both sides speak: min(kernel, 45).</summary>
+    public uint ProtocolMinor { get; internal set; }
+    /// <summary>Capabilities the kernel offered.</summary>
+    public InitFlags Offered { get; internal set; }
+    /// <summary>Capabilities this server asks for; only those also offered are sent.</summary>
+    public InitFlags Want { get; set; }
+    /// <summary>Capabilities in force after INIT (offered ∩ wanted).</summary>
+    public InitFlags Negotiated { get; internal set; }
+
+    public uint MaxReadahead { get; set; }
+    public uint MaxWrite { get; set; }
+    /// <summary>Maximum bytes per READ (the mount's max_read, or max_pages pages).</summary>
+    public uint MaxRead { get; internal set; }
+    public ushort MaxPages { get; set; }
+    public ushort MaxBackground { get; set; } = 64;
+    public ushort CongestionThreshold { get; set; } = 48;
+    /// <summary>Timestamp granularity in nanoseconds (1 = full precision).</summary>
+    public uint TimeGranularity { get; set; } = 1;
+    /// <summary>For passthrough: how many stacked file systems may sit below the backing files (1 or 2).</summary>
+    public uint MaxStackDepth { get; set; } = 1;
+
+    public bool Has(InitFlags flag) => (Negotiated & flag) == flag;
+    public bool Offers(InitFlags flag) => (Offered & flag) == flag;
+
+    /// <summary>Server-to-kernel notifications (cache invalidation, store, retrieve, poll wake-ups).</summary>
+    public FuseNotifier Notifier => Core.Notifier;
+
+    /// <summary>
+    /// Registers <paramref name="fd"/> as a backing file for passthrough opens. Needs CAP_SYS_ADMIN and a
+    /// negotiated <see cref="InitFlags.Passthrough"/>.
+    /// </summary>
+    public BackingFile OpenBackingFile(Microsoft.Win32.SafeHandles.SafeFileHandle fd) => Core.OpenBackingFile(fd);
+
+    public override string ToString() =>
+        $"kernel {KernelMajor}.{KernelMinor}, protocol 7.{ProtocolMinor}, max_write {MaxWrite}, flags {Negotiated}";
+}

@@ -1,0 +1,27 @@
+namespace DirectFuse.LowLevel;
+
+/// <summary>
+/// Who is asking: the caller's credentials from the request header (as seen in the server's pid and user
+/// namespace; 0 or -1 where the kernel cannot map them), the request's unique id, and the umask for requests
+/// that create nodes.
+/// </summary>
+public readonly struct FuseContext
+{
+    public FuseContext(ulong unique, uint uid, uint gid, uint pid, uint umask = 0)
+    {
+        Unique = unique;
+        Uid = uid;
+        Gid = gid;
+        Pid = pid;
+        Umask = umask;
+    }
+
+    public ulong Unique { get; }
+    public uint Uid { get; }
+    public uint Gid { get; }
+    /// <summary>The calling thread's pid; 0 for requests the kernel makes on its own (writeback, forget).</summary>
+    public uint Pid { get; }
+    public uint Umask { get; }
+
+    public override string ToString() => $"uid={Uid} gid={Gid} pid={Pid}";
+}

@@ -1,0 +1,24 @@
+namespace DirectFuse.LowLevel;
+
+/// <summary>
+/// The kernel's handle on an inode. A node id becomes known to the kernel by a reply to LOOKUP, MKNOD, MKDIR,
+/// SYMLINK, LINK, CREATE or READDIRPLUS; each such reply adds one to its lookup count, and FORGET subtracts.
+/// The file system must keep the id valid until the count drops to zero. The root is always 1 and is never
+/// forgotten.
+/// </summary>
+public readonly record struct NodeId(ulong Value)
+{
+    public static readonly NodeId Root = new(1);
+    public bool IsRoot => Value == 1;
+    public override string ToString() => Value.ToString();
+}
+
+/// <summary>
+/// The file system's own handle for an open file or directory, chosen in the OPEN/OPENDIR/CREATE reply and
+/// handed back on every request for that open file until RELEASE/RELEASEDIR.
+/// </summary>
+public readonly record struct FileHandle(ulong Value)
+{
+    public static readonly FileHandle None = new(0);
+    public override string ToString() => Value.ToString();
+}

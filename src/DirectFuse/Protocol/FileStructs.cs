@@ -1,0 +1,203 @@
+using System.Runtime.InteropServices;
+
+namespace DirectFuse.Protocol;
+
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseOpenIn
+{
+    public const int Size = 8;
+    public uint Flags;
+    public uint OpenFlags;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseCreateIn
+{
+    public const int Size = 16;
+    public uint Flags;
+    public uint Mode;
+    public uint Umask;
+    public uint OpenFlags;
+}
+
+/// <summary><c>struct fuse_open_out</c> (16 bytes).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseOpenOut
+{
+    public const int Size = 16;
+    public ulong Fh;
+    public OpenReplyFlags OpenFlags;
+    /// <summary>With <see cref="OpenReplyFlags.Passthrough"/>: the id from FUSE_DEV_IOC_BACKING_OPEN.</summary>
+    public int BackingId;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseReleaseIn
+{
+    public const int Size = 24;
+    public ulong Fh;
+    public uint Flags;
+    public ReleaseFlags ReleaseFlags;
+    public ulong LockOwner;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseFlushIn
+{
+    public const int Size = 24;
+    public ulong Fh;
+    public uint Unused;
+    public uint Padding;
+    public ulong LockOwner;
+}
+
+/// <summary><c>struct fuse_read_in</c> (40 bytes).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseReadIn
+{
+    public const int Size = 40;
+    public ulong Fh;
+    public ulong Offset;
+    public uint ReadSize;
+    public uint ReadFlags;
+    public ulong LockOwner;
+    public uint Flags;
+    public uint Padding;
+}
+
+/// <summary><c>struct fuse_write_in</c> (40 bytes); the data follows.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseWriteIn
+{
+    public const int Size = 40;
+    public ulong Fh;
+    public ulong Offset;
+    public uint WriteSize;
+    public WriteFlags WriteFlags;
+    public ulong LockOwner;
+    public uint Flags;
+    public uint Padding;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseWriteOut
+{
+    public const int Size = 8;
+    public uint WriteSize;
+    public uint Padding;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseFsyncIn
+{
+    public const int Size = 16;
+    public const uint FlagDataSync = 1;
+    public ulong Fh;
+    public uint FsyncFlags;
+    public uint Padding;
+}
+
+/// <summary><c>struct fuse_file_lock</c> (24 bytes).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseFileLock
+{
+    public const int Size = 24;
+    public ulong Start;
+    public ulong End;
+    public uint Type;
+    public uint Pid;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseLkIn
+{
+    public const int Size = 48;
+    public const uint FlagFlock = 1;
+    public ulong Fh;
+    public ulong Owner;
+    public FuseFileLock Lk;
+    public uint LkFlags;
+    public uint Padding;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseFallocateIn
+{
+    public const int Size = 32;
+    public ulong Fh;
+    public ulong Offset;
+    public ulong Length;
+    public uint Mode;
+    public uint Padding;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseLseekIn
+{
+    public const int Size = 24;
+    public ulong Fh;
+    public ulong Offset;
+    public uint Whence;
+    public uint Padding;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseCopyFileRangeIn
+{
+    public const int Size = 56;
+    public ulong FhIn;
+    public ulong OffIn;
+    public ulong NodeIdOut;
+    public ulong FhOut;
+    public ulong OffOut;
+    public ulong Len;
+    public ulong Flags;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseIoctlIn
+{
+    public const int Size = 32;
+    public ulong Fh;
+    public IoctlFlags Flags;
+    public uint Cmd;
+    public ulong Arg;
+    public uint InSize;
+    public uint OutSize;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseIoctlIovec
+{
+    public const int Size = 16;
+    public ulong Base;
+    public ulong Len;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseIoctlOut
+{
+    public const int Size = 16;
+    public int Result;
+    public IoctlFlags Flags;
+    public uint InIovs;
+    public uint OutIovs;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+public struct FusePollIn
+{
+    public const int Size = 24;
+    public const uint FlagScheduleNotify = 1;
+    public ulong Fh;
+    public ulong Kh;
+    public uint Flags;
+    public uint Events;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseInterruptIn
+{
+    public const int Size = 8;
+    public ulong Unique;
+}

@@ -1,0 +1,123 @@
+using DirectFuse.LowLevel;
+using DirectFuse.Protocol;
+
+namespace DirectFuse.Session;
+
+// Requests on open files: open/create, data, flush/release/fsync, fallocate, lseek, copy_file_range,
+// ioctl and poll.
+internal sealed partial class FuseDispatcher
+{
+    internal static async ValueTask Open(FuseDispatcher d, FuseRequest r) =>
+        AnswerOpen(r, await d.Fs.OpenAsync(r.Context(), r.NodeId, (int)r.Arg<FuseOpenIn>().Flags, r.CancellationToken).ConfigureAwait(false));
+
+    internal static async ValueTask Create(FuseDispatcher d, FuseRequest r)
+    {
+        var a = r.Arg<FuseCreateIn>();
+        var result = await d.Fs.CreateAsync(r.Context(a.Umask), r.NodeId, r.NameAt(FuseCreateIn.Size), a.Mode, (int)a.Flags, r.CancellationToken).ConfigureAwait(false);
+        if (!result.TryGetValue(out var created)) { r.ReplyError(result.Error); return; }
+        var reply = new CreateOut();
+        created.Entry.WriteTo(ref reply.Entry);
+        reply.Open = ToOpenOut(created.Open);
+        r.Reply(reply);
+    }
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct CreateOut
+    {
+        public FuseEntryOut Entry;
+        public FuseOpenOut Open;
+    }
+
+    internal static async ValueTask Read(FuseDispatcher d, FuseRequest r)
+    {
+        var a = r.Arg<FuseReadIn>();
+        var buffer = r.ReplyPayload((int)Math.Min(a.ReadSize, int.MaxValue));
+        AnswerBytes(r, await d.Fs.ReadAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), (long)a.Offset, buffer, r.CancellationToken).ConfigureAwait(false), buffer.Length);
+    }
+
+    internal static async ValueTask Write(FuseDispatcher d, FuseRequest r)
+    {
+        var a = r.Arg<FuseWriteIn>();
+        var data = r.ArgBytes(FuseWriteIn.Size, (int)Math.Min(a.WriteSize, int.MaxValue));
+        var result = await d.Fs.WriteAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), (long)a.Offset, data, a.WriteFlags, r.CancellationToken).ConfigureAwait(false);
+        if (!result.TryGetValue(out int written)) { r.ReplyError(result.Error); return; }
+        r.Reply(new FuseWriteOut { WriteSize = (uint)written });
+    }
+
+    internal static async ValueTask Flush(FuseDispatcher d, FuseRequest r)
+    {
+        var a = r.Arg<FuseFlushIn>();
+        Answer(r, await d.Fs.FlushAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), a.LockOwner, r.CancellationToken).ConfigureAwait(false));
+    }
+
+    internal static async ValueTask Release(FuseDispatcher d, FuseRequest r)
+    {
+        var a = r.Arg<FuseReleaseIn>();
+        Answer(r, await d.Fs.ReleaseAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), (int)a.Flags, a.ReleaseFlags, a.LockOwner, r.CancellationToken).ConfigureAwait(false));
+    }
+
+    internal static async ValueTask Fsync(FuseDispatcher d, FuseRequest r)
+    {
+        var a = r.Arg<FuseFsyncIn>();
+        Answer(r, await d.Fs.FsyncAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), (a.FsyncFlags & FuseFsyncIn.FlagDataSync) != 0, r.CancellationToken).ConfigureAwait(false));
+    }
+
+    internal static async ValueTask Fallocate(FuseDispatcher d, FuseRequest r)
+    {
+        var a = r.Arg<FuseFallocateIn>();
+        Answer(r, await d.Fs.FallocateAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), (long)a.Offset, (long)a.Length, (int)a.Mode, r.CancellationToken).ConfigureAwait(false));
+    }
+
+    internal static async ValueTask Lseek(FuseDispatcher d, FuseRequest r)
+    {
+        var a = r.Arg<FuseLseekIn>();
+        var result = await d.Fs.LseekAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), (long)a.Offset, (int)a.Whence, r.CancellationToken).ConfigureAwait(false);
+        if (!result.TryGetValue(out long offset)) { r.ReplyError(result.Error); return; }
+        r.Reply((ulong)offset);
+    }
+
+    internal static async ValueTask CopyFileRange(FuseDispatcher d, FuseRequest r)
+    {
+        var result = await CopyFileRangeCore(d, r).ConfigureAwait(false);
+        if (!result.TryGetValue(out long copied)) { r.ReplyError(result.Error); return; }
+        // The legacy reply is a fuse_write_out: 32 bits of byte count.
+        r.Reply(new FuseWriteOut { WriteSize = (uint)Math.Min(copied, uint.MaxValue) });
+    }
+
+    internal static async ValueTask CopyFileRange64(FuseDispatcher d, FuseRequest r)
+    {
+        var result = await CopyFileRangeCore(d, r).ConfigureAwait(false);
+        if (!result.TryGetValue(out long copied)) { r.ReplyError(result.Error); return; }
+        r.Reply((ulong)copied); // struct fuse_copy_file_range_out { uint64_t bytes_copied; }
+    }
+
+    private static ValueTask<Result<long>> CopyFileRangeCore(FuseDispatcher d, FuseRequest r)
+    {
+        var a = r.Arg<FuseCopyFileRangeIn>();
+        return d.Fs.CopyFileRangeAsync(r.Context(), r.NodeId, new FileHandle(a.FhIn), (long)a.OffIn,
+            new NodeId(a.NodeIdOut), new FileHandle(a.FhOut), (long)a.OffOut, (long)Math.Min(a.Len, long.MaxValue), a.Flags, r.CancellationToken);
+    }
+
+    internal static async ValueTask Ioctl(FuseDispatcher d, FuseRequest r)
+    {
+        var a = r.Arg<FuseIoctlIn>();
+        var input = r.ArgBytes(FuseIoctlIn.Size, (int)Math.Min(a.InSize, (uint)(r.ArgsLength - FuseIoctlIn.Size)));
+        var output = r.ReplyPayload(FuseIoctlOut.Size + (int)a.OutSize)[FuseIoctlOut.Size..];
+        var result = await d.Fs.IoctlAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), a.Cmd, a.Arg, input, output, a.Flags, r.CancellationToken).ConfigureAwait(false);
+        if (!result.TryGetValue(out var reply)) { r.ReplyError(result.Error); return; }
+        if (reply.OutLength < 0 || reply.OutLength > output.Length)
+            throw new InvalidOperationException($"IOCTL: handler returned {reply.OutLength} output bytes for a {output.Length}-byte buffer");
+        var header = new FuseIoctlOut { Result = reply.Result };
+        System.Runtime.InteropServices.MemoryMarshal.Write(r.ReplyPayload(FuseIoctlOut.Size).Span, in header);
+        r.ReplyPayloadBytes(FuseIoctlOut.Size + reply.OutLength);
+    }
+
+    internal static async ValueTask Poll(FuseDispatcher d, FuseRequest r)
+    {
+        var a = r.Arg<FusePollIn>();
+        ulong? kh = (a.Flags & FusePollIn.FlagScheduleNotify) != 0 ? a.Kh : null;
+        var result = await d.Fs.PollAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), kh, a.Events, r.CancellationToken).ConfigureAwait(false);
+        if (!result.TryGetValue(out uint revents)) { r.ReplyError(result.Error); return; }
+        r.Reply(((ulong)revents)); // struct fuse_poll_out { uint32_t revents; uint32_t padding; }
+    }
+}

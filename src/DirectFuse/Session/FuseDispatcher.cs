@@ -1,0 +1,183 @@
+using DirectFuse.LowLevel;
+using DirectFuse.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace DirectFuse.Session;
+
+/// <summary>
+/// Parses a request, calls the file system, answers. Knows nothing of the transport: it serves whatever
+/// channel the request was read from (/dev/fuse, a clone, /dev/cuse, a test socket).
+/// Handlers live in partial files by concern (Dispatcher.Entries.cs, .Files.cs, .Directories.cs, ...).
+/// </summary>
+internal sealed partial class FuseDispatcher
+{
+    public FuseDispatcher(FuseSessionCore core, LowLevelFileSystem fileSystem, ILogger logger, bool debug)
+    {
+        Core = core;
+        Fs = fileSystem;
+        Logger = logger;
+        Debug = debug;
+    }
+
+    public FuseSessionCore Core { get; }
+    public LowLevelFileSystem Fs { get; }
+    public ILogger Logger { get; }
+    public bool Debug { get; }
+    public FuseConnection Connection => Core.Connection;
+
+    /// <summary>
+    /// Handles one request read into <paramref name="r"/>. Completes synchronously when the handler does;
+    /// never throws: every failure becomes a reply.
+    /// </summary>
+    public ValueTask DispatchAsync(FuseRequest r)
+    {
+        if (r.Length < FuseInHeader.Size)
+        {
+            LogMalformed(Logger, r.Length, "shorter than the request header");
+            return ValueTask.CompletedTask;
+        }
+        var info = OpcodeTable.Get(r.Opcode);
+        if (r.Header.Len != (uint)r.Length || r.ArgsEnd < FuseInHeader.Size)
+        {
+            LogMalformed(Logger, r.Length, $"header says {r.Header.Len} bytes, {r.Header.TotalExtLen * 8} of extensions");
+            if (info?.HasReply != false) r.ReplyError(Errno.EINVAL);
+            return ValueTask.CompletedTask;
+        }
+        if (info is null)
+        {
+            r.ReplyError(Errno.ENOSYS);
+            LogDebug(r);
+            return ValueTask.CompletedTask;
+        }
+        if (r.ArgsLength < info.MinArgSize)
+        {
+            LogMalformed(Logger, r.Length, $"{info.Name} needs {info.MinArgSize} bytes of arguments, got {r.ArgsLength}");
+            if (info.HasReply) r.ReplyError(Errno.EINVAL);
+            return ValueTask.CompletedTask;
+        }
+        if (!Core.Initialized && r.Opcode is not (FuseOpcode.Init or FuseOpcode.CuseInit))
+        {
+            r.ReplyError(Errno.EIO);
+            return ValueTask.CompletedTask;
+        }
+
+        r.BeginActive();
+        ValueTask pending;
+        try
+        {
+            pending = info.Handler(this, r);
+        }
+        catch (Exception e)
+        {
+            Fail(r, info, e);
+            Finish(r, info);
+            return ValueTask.CompletedTask;
+        }
+        if (pending.IsCompletedSuccessfully)
+        {
+            Finish(r, info);
+            return ValueTask.CompletedTask;
+        }
+        return AwaitHandler(pending, r, info);
+    }
+
+    private async ValueTask AwaitHandler(ValueTask pending, FuseRequest r, OpcodeInfo info)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Fail(r, info, e);
+        }
+        Finish(r, info);
+    }
+
+    private void Fail(FuseRequest r, OpcodeInfo info, Exception e)
+    {
+        var errno = Errno.FromException(e);
+        if (e is MalformedRequestException) LogMalformed(Logger, r.Length, e.Message);
+        else if (e is not (FuseException or OperationCanceledException)) LogHandlerFailed(Logger, e, info.Name, r.Header.NodeId);
+        if (info.HasReply && !r.Replied) r.ReplyError(errno);
+    }
+
+    private void Finish(FuseRequest r, OpcodeInfo info)
+    {
+        if (info.HasReply && !r.Replied)
+        {
+            // A handler path that forgot to answer: the caller must not hang.
+            LogNoReply(Logger, info.Name);
+            r.ReplyError(Errno.EIO);
+        }
+        r.EndActive();
+        LogDebug(r);
+    }
+
+    private void LogDebug(FuseRequest r)
+    {
+        if (!Debug) return;
+        string result = !r.Replied ? "no reply" : r.ReplyErrno.IsOk ? "OK" : "-" + r.ReplyErrno.Name;
+        LogRequest(Logger, r.Header.Unique, OpcodeTable.NameOf(r.Opcode), r.Header.NodeId, r.Header.Uid, r.Header.Pid, result);
+    }
+
+    // ---- Reply helpers shared by the handler files ---------------------------------------------------------
+
+    private static void Answer(FuseRequest r, Errno errno)
+    {
+        if (errno.IsOk) r.ReplyEmpty();
+        else r.ReplyError(errno);
+    }
+
+    private static void AnswerEntry(FuseRequest r, in Result<EntryReply> result)
+    {
+        if (!result.TryGetValue(out var entry)) { r.ReplyError(result.Error); return; }
+        FuseEntryOut e = default;
+        entry.WriteTo(ref e);
+        r.Reply(e);
+    }
+
+    private static void AnswerAttr(FuseRequest r, in Result<AttrReply> result)
+    {
+        if (!result.TryGetValue(out var attr)) { r.ReplyError(result.Error); return; }
+        FuseAttrOut a = default;
+        (a.AttrValid, a.AttrValidNsec) = EntryReply.SplitTimeout(attr.Timeout);
+        attr.Attr.WriteTo(ref a.Attr);
+        r.Reply(a);
+    }
+
+    private static FuseOpenOut ToOpenOut(in OpenReply open) =>
+        new() { Fh = open.Handle.Value, OpenFlags = open.Flags, BackingId = open.BackingId };
+
+    private static void AnswerOpen(FuseRequest r, in Result<OpenReply> result)
+    {
+        if (!result.TryGetValue(out var open)) { r.ReplyError(result.Error); return; }
+        r.Reply(ToOpenOut(open));
+    }
+
+    /// <summary>Answers a handler that wrote <c>result</c> bytes into the reply payload.</summary>
+    private static void AnswerBytes(FuseRequest r, in Result<int> result, int limit)
+    {
+        if (!result.TryGetValue(out int n)) { r.ReplyError(result.Error); return; }
+        if (n < 0 || n > limit) throw new InvalidOperationException($"{r.Opcode}: handler returned {n} bytes for a {limit}-byte buffer");
+        r.ReplyPayloadBytes(n);
+    }
+
+    internal static ValueTask NotSupported(FuseDispatcher d, FuseRequest r)
+    {
+        r.ReplyError(Errno.ENOSYS);
+        return ValueTask.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Malformed request ({Length} bytes): {Reason}")]
+    private static partial void LogMalformed(ILogger logger, int length, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Opcode} on node {NodeId} failed; answered with an errno")]
+    private static partial void LogHandlerFailed(ILogger logger, Exception exception, string opcode, ulong nodeId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Opcode} handler completed without a reply; answered EIO")]
+    private static partial void LogNoReply(ILogger logger, string opcode);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "unique={Unique} {Opcode} nodeid={NodeId} uid={Uid} pid={Pid} -> {Result}")]
+    private static partial void LogRequest(ILogger logger, ulong unique, string opcode, ulong nodeId, uint uid, uint pid, string result);
+}

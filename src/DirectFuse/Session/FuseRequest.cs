@@ -1,0 +1,183 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using DirectFuse.LowLevel;
+using DirectFuse.Protocol;
+
+namespace DirectFuse.Session;
+
+/// <summary>
+/// One request in flight: the buffer it was read into, the buffer its reply is built in, the channel to
+/// answer on, and its cancellation. Objects are pooled; a worker reuses its own as long as handlers
+/// complete synchronously, so the hot path allocates nothing.
+/// </summary>
+internal sealed class FuseRequest
+{
+    private readonly byte[] _in;
+    private readonly byte[] _out;
+    private CancellationTokenSource _cancellation = new();
+    private DirectoryBuffer? _directory;
+    // Guards Unique/cancellation against a concurrent INTERRUPT looking for this request.
+    private readonly Lock _interruptLock = new();
+
+    public FuseRequest(int inSize, int outSize)
+    {
+        _in = GC.AllocateUninitializedArray<byte>(inSize, pinned: true);
+        _out = GC.AllocateUninitializedArray<byte>(outSize, pinned: true);
+    }
+
+    public FuseChannel Channel { get; set; } = null!;
+    public Span<byte> InBuffer => _in;
+    public int Length { get; private set; }
+    public FuseInHeader Header;
+    /// <summary>Where the operation's arguments end (extensions follow).</summary>
+    public int ArgsEnd { get; private set; }
+    public int ArgsLength => ArgsEnd - FuseInHeader.Size;
+    public bool Replied { get; private set; }
+    public Errno ReplyErrno { get; private set; }
+    /// <summary>The unique id a pending INTERRUPT may name; 0 when idle.</summary>
+    public ulong ActiveUnique { get; private set; }
+    public CancellationToken CancellationToken => _cancellation.Token;
+
+    public FuseOpcode Opcode => Header.Opcode;
+    public NodeId NodeId => new(Header.NodeId);
+    public FuseContext Context(uint umask = 0) => new(Header.Unique, Header.Uid, Header.Gid, Header.Pid, umask);
+
+    /// <summary>Takes a freshly read request of <paramref name="length"/> bytes; false if it is too short to answer.</summary>
+    public bool Load(int length)
+    {
+        Length = length;
+        Replied = false;
+        ReplyErrno = Errno.Ok;
+        if (length < FuseInHeader.Size) return false;
+        Header = MemoryMarshal.Read<FuseInHeader>(_in);
+        ArgsEnd = length - Header.TotalExtLen * 8;
+        return true;
+    }
+
+    public void BeginActive()
+    {
+        lock (_interruptLock) ActiveUnique = Header.Unique;
+    }
+
+    public void EndActive()
+    {
+        lock (_interruptLock)
+        {
+            ActiveUnique = 0;
+            // A source that was cancelled cannot be reused; replace it (only after an interrupt).
+            if (!_cancellation.TryReset()) _cancellation = new CancellationTokenSource();
+        }
+    }
+
+    /// <summary>Cancels the handler if this object is still serving <paramref name="unique"/>.</summary>
+    public bool TryInterrupt(ulong unique)
+    {
+        lock (_interruptLock)
+        {
+            if (ActiveUnique != unique || unique == 0) return false;
+            _cancellation.Cancel();
+            return true;
+        }
+    }
+
+    // ---- Parsing -------------------------------------------------------------------------------------------
+
+    /// <summary>The operation's fixed argument struct (size checked against the opcode table at dispatch).</summary>
+    public T Arg<T>() where T : unmanaged => MemoryMarshal.Read<T>(_in.AsSpan(FuseInHeader.Size, ArgsLength));
+
+    /// <summary>The argument struct when it may be shorter on older kernels: missing bytes read as zero.</summary>
+    public T ArgOrCompat<T>() where T : unmanaged
+    {
+        int size = Unsafe.SizeOf<T>();
+        if (ArgsLength >= size) return Arg<T>();
+        Span<byte> tmp = stackalloc byte[size];
+        tmp.Clear();
+        _in.AsSpan(FuseInHeader.Size, ArgsLength).CopyTo(tmp);
+        return MemoryMarshal.Read<T>(tmp);
+    }
+
+    /// <summary>A zero-terminated name at <paramref name="offset"/> bytes into the arguments; sets <paramref name="next"/> after its terminator.</summary>
+    public FileName NameAt(int offset, out int next)
+    {
+        int start = FuseInHeader.Size + offset;
+        if (start > ArgsEnd) throw new MalformedRequestException($"{Opcode}: name starts past the end of the request");
+        int len = _in.AsSpan(start, ArgsEnd - start).IndexOf((byte)0);
+        if (len < 0) throw new MalformedRequestException($"{Opcode}: name is not zero-terminated");
+        next = offset + len + 1;
+        return new FileName(_in.AsMemory(start, len));
+    }
+
+    public FileName NameAt(int offset) => NameAt(offset, out _);
+
+    /// <summary>Bytes of the arguments from <paramref name="offset"/>, <paramref name="length"/> long.</summary>
+    public ReadOnlyMemory<byte> ArgBytes(int offset, int length)
+    {
+        int start = FuseInHeader.Size + offset;
+        if (offset < 0 || length < 0 || start + length > ArgsEnd)
+            throw new MalformedRequestException($"{Opcode}: {length} bytes at {offset} run past the request ({ArgsLength} bytes)");
+        return _in.AsMemory(start, length);
+    }
+
+    public ReadOnlySpan<byte> Extensions => _in.AsSpan(ArgsEnd, Length - ArgsEnd);
+
+    // ---- Replies -------------------------------------------------------------------------------------------
+
+    /// <summary>The reply payload area, for handlers that write their data in place.</summary>
+    public Memory<byte> ReplyPayload(int maxLength) =>
+        _out.AsMemory(FuseOutHeader.Size, Math.Min(maxLength, _out.Length - FuseOutHeader.Size));
+
+    public DirectoryBuffer Directory(int size, bool plus)
+    {
+        _directory ??= new DirectoryBuffer();
+        _directory.Reset(ReplyPayload(size), plus);
+        return _directory;
+    }
+
+    public void ReplyError(Errno errno)
+    {
+        if (errno.IsOk) throw new ArgumentException("not an error", nameof(errno));
+        Send(0, errno);
+    }
+
+    public void ReplyEmpty() => Send(0, Errno.Ok);
+
+    /// <summary>Replies with <paramref name="payloadLength"/> bytes already written at <see cref="ReplyPayload"/>.</summary>
+    public void ReplyPayloadBytes(int payloadLength) => Send(payloadLength, Errno.Ok);
+
+    public void Reply<T>(in T value) where T : unmanaged
+    {
+        int size = Unsafe.SizeOf<T>();
+        MemoryMarshal.Write(_out.AsSpan(FuseOutHeader.Size, size), in value);
+        Send(size, Errno.Ok);
+    }
+
+    /// <summary>Replies with the first <paramref name="size"/> bytes of <paramref name="value"/> (older kernels' struct sizes).</summary>
+    public void ReplyTruncated<T>(in T value, int size) where T : unmanaged
+    {
+        Span<byte> dst = _out.AsSpan(FuseOutHeader.Size, Unsafe.SizeOf<T>());
+        MemoryMarshal.Write(dst, in value);
+        Send(Math.Min(size, Unsafe.SizeOf<T>()), Errno.Ok);
+    }
+
+    /// <summary>Marks a request that takes no reply (FORGET, NOTIFY_REPLY) as answered.</summary>
+    public void NoReply() => Replied = true;
+
+    private void Send(int payloadLength, Errno errno)
+    {
+        if (Replied) throw new InvalidOperationException($"{Opcode} (unique {Header.Unique}) was answered twice");
+        Replied = true;
+        ReplyErrno = errno;
+        var header = new FuseOutHeader
+        {
+            Len = (uint)(FuseOutHeader.Size + payloadLength),
+            Error = -errno.Value,
+            Unique = Header.Unique,
+        };
+        MemoryMarshal.Write(_out, in header);
+        int rc = Channel.Write(_out.AsSpan(0, FuseOutHeader.Size + payloadLength));
+        // ENOENT: the request was interrupted or aborted meanwhile; the kernel no longer waits for it.
+        if (rc < 0 && rc != -Errno.ENOENT.Value) WriteFailed?.Invoke(this, new Errno(-rc));
+    }
+
+    public Action<FuseRequest, Errno>? WriteFailed { get; set; }
+}

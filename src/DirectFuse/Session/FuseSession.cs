@@ -1,0 +1,158 @@
+using DirectFuse.Interop;
+using DirectFuse.LowLevel;
+using DirectFuse.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace DirectFuse.Session;
+
+/// <summary>
+/// A mounted file system being served: the mount, its worker threads, and the engine. Disposing it
+/// unmounts and waits for the workers; an external unmount (umount, fusermount3 -u) ends it too, which
+/// <see cref="Completion"/> reports.
+/// </summary>
+public sealed partial class FuseSession : IDisposable
+{
+    private readonly FuseMount _mount;
+    private readonly FuseSessionCore _core;
+    private readonly List<FuseChannel> _channels = [];
+    private readonly List<Thread> _workers = [];
+    private readonly TaskCompletionSource<string> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ILogger _logger;
+    private readonly int _threadCount;
+    private int _running;
+    private int _disposed;
+
+    private FuseSession(FuseMount mount, FuseSessionCore core, int threads, ILogger logger)
+    {
+        _mount = mount;
+        _core = core;
+        _threadCount = Math.Max(1, threads);
+        _logger = logger;
+    }
+
+    public string MountPoint => _mount.MountPoint;
+    public FuseConnection Connection => _core.Connection;
+    public FuseNotifier Notifier => _core.Notifier;
+    /// <summary>True when mounted through fusermount3 (not root, or auto_unmount).</summary>
+    public bool MountedWithFusermount => _mount.ViaFusermount;
+    /// <summary>Completes with the reason when every worker has stopped (unmounted, aborted).</summary>
+    public Task<string> Completion => _completion.Task;
+
+    /// <summary>Mounts <paramref name="fileSystem"/> at <paramref name="mountPoint"/> and starts serving; returns once the kernel's INIT is answered.</summary>
+    public static FuseSession Mount(LowLevelFileSystem fileSystem, string mountPoint, FuseSessionOptions? options = null)
+    {
+        options ??= new FuseSessionOptions();
+        var logger = options.LoggerFactory.CreateLogger("DirectFuse");
+        var core = new FuseSessionCore(fileSystem, options, logger);
+        var mount = FuseMount.Create(mountPoint, options.Mount with { MaxRead = options.Mount.MaxRead }, logger);
+        var session = new FuseSession(mount, core, options.Threads, logger);
+        try
+        {
+            session.Start();
+            if (!core.InitCompleted.Wait(options.InitTimeout))
+                throw new MountException($"the kernel did not send INIT within {options.InitTimeout.TotalSeconds:0}s");
+            session.StartMoreWorkers();
+            LogMounted(logger, session.MountPoint, session._workers.Count, mount.ViaFusermount ? "fusermount3" : "mount(2)");
+            return session;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    private void Start()
+    {
+        var main = new FuseChannel(_mount.TakeDeviceFd(), "/dev/fuse");
+        _core.ControlChannel = main;
+        StartWorker(main);
+    }
+
+    /// <summary>After INIT, more workers on cloned fds: each reads its own queue position and answers on its own fd.</summary>
+    private unsafe void StartMoreWorkers()
+    {
+        for (int i = 1; i < _threadCount; i++)
+        {
+            FuseChannel channel;
+            int clone = Libc.open("/dev/fuse", Libc.O_RDWR | Libc.O_CLOEXEC, 0);
+            uint masterFd = (uint)_core.ControlChannel!.Fd;
+            if (clone >= 0 && Libc.ioctl(clone, Interop.FuseIoctl.DevClone, &masterFd) == 0)
+                channel = new FuseChannel(clone, $"/dev/fuse clone {i}");
+            else
+            {
+                if (clone >= 0) Libc.close(clone);
+                LogCloneFailed(_logger, Errno.Last.ToString());
+                channel = _core.ControlChannel; // share the first fd: still correct, just contended
+            }
+            StartWorker(channel);
+        }
+    }
+
+    private void StartWorker(FuseChannel channel)
+    {
+        lock (_channels)
+        {
+            if (!_channels.Contains(channel)) _channels.Add(channel);
+            var thread = new Thread(() => Work(channel)) { IsBackground = true, Name = $"fuse-worker-{_workers.Count}" };
+            _workers.Add(thread);
+            Interlocked.Increment(ref _running);
+            thread.Start();
+        }
+    }
+
+    private void Work(FuseChannel channel)
+    {
+        string reason;
+        try
+        {
+            reason = _core.RunWorker(channel);
+        }
+        catch (Exception e)
+        {
+            reason = "worker failed: " + e.Message;
+            LogWorkerFailed(_logger, e);
+        }
+        if (Interlocked.Decrement(ref _running) == 0)
+        {
+            _core.Notifier.FailPending();
+            _core.RunDestroy();
+            LogEnded(_logger, MountPoint, reason);
+            _completion.TrySetResult(reason);
+        }
+    }
+
+    /// <summary>Unmounts; the workers stop once the kernel drops the connection.</summary>
+    public void Unmount() => _mount.Unmount();
+
+    /// <summary>Waits until the session ends (external unmount, Dispose, or cancellation of the wait).</summary>
+    public Task<string> WaitAsync(CancellationToken cancellationToken = default) => Completion.WaitAsync(cancellationToken);
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _mount.Unmount();
+        // A lazy unmount leaves the connection alive while files on it are open; abort it then.
+        if (_running > 0 && !Completion.Wait(TimeSpan.FromSeconds(2)))
+        {
+            _mount.Abort();
+            Completion.Wait(TimeSpan.FromSeconds(5));
+        }
+        if (_running == 0)
+            foreach (var channel in _channels) channel.Dispose();
+        _mount.Dispose();
+        _core.RunDestroy();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Mounted {MountPoint} with {Threads} worker threads via {How}")]
+    private static partial void LogMounted(ILogger logger, string mountPoint, int threads, string how);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session on {MountPoint} ended: {Reason}")]
+    private static partial void LogEnded(ILogger logger, string mountPoint, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "FUSE_DEV_IOC_CLONE failed ({Errno}); workers share one fd")]
+    private static partial void LogCloneFailed(ILogger logger, string errno);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "A worker thread failed")]
+    private static partial void LogWorkerFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,248 @@
+using DirectFuse.Interop;
+using DirectFuse.LowLevel;
+using DirectFuse.Protocol;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+
+namespace DirectFuse.Session;
+
+/// <summary>
+/// The transport-independent engine of one FUSE connection: INIT state, the dispatcher, the request pool,
+/// notifications and backing files. A <see cref="FuseSession"/> feeds it /dev/fuse fds; tests feed it one
+/// end of a socketpair.
+/// </summary>
+internal sealed partial class FuseSessionCore
+{
+    private readonly ILogger _logger;
+    private readonly FuseSessionOptions _options;
+    private int _destroyed;
+    private volatile bool _initialized;
+    private readonly TaskCompletionSource _initDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public FuseSessionCore(LowLevelFileSystem fileSystem, FuseSessionOptions options, ILogger logger)
+    {
+        _options = options;
+        _logger = logger;
+        Connection = new FuseConnection(this);
+        Notifier = new FuseNotifier(this);
+        uint maxWrite = Math.Clamp(options.MaxWrite, 4096u, 1u << 20);
+        Pool = new RequestPool(inSize: (int)maxWrite + 4096, outSize: (int)maxWrite + 4096);
+        Dispatcher = new FuseDispatcher(this, fileSystem, logger, options.Debug);
+        FileSystem = fileSystem;
+    }
+
+    public LowLevelFileSystem FileSystem { get; }
+    public FuseConnection Connection { get; }
+    public FuseNotifier Notifier { get; }
+    public RequestPool Pool { get; }
+    public FuseDispatcher Dispatcher { get; }
+    public ILogger Logger => _logger;
+    public bool Initialized => _initialized;
+    public Task InitCompleted => _initDone.Task;
+    public bool IsCuse { get; init; }
+
+    /// <summary>The channel notifications and backing-file ioctls go through (the session's first fd).</summary>
+    public FuseChannel? ControlChannel { get; set; }
+
+    public void MarkInitialized()
+    {
+        _initialized = true;
+        _initDone.TrySetResult();
+    }
+
+    /// <summary>Fills the connection from the kernel's INIT, lets the file system adjust it, and builds the reply.</summary>
+    public FuseInitOut Negotiate(in FuseInitIn a, LowLevelFileSystem fs)
+    {
+        var c = Connection;
+        c.KernelMajor = a.Major;
+        c.KernelMinor = a.Minor;
+        c.ProtocolMinor = Math.Min(a.Minor, FuseDispatcher.ProtocolMinor);
+        var offered = (InitFlags)a.Flags;
+        if ((offered & InitFlags.InitExt) != 0) offered |= (InitFlags)((ulong)a.Flags2 << 32);
+        c.Offered = offered;
+        c.MaxReadahead = a.MaxReadahead;
+        c.MaxWrite = (uint)(Pool.InSize - 4096);
+        c.MaxPages = (ushort)(c.MaxWrite / 4096);
+        c.Want = DefaultWant(fs) | _options.ExtraCapabilities;
+
+        fs.Init(c);
+
+        // The buffers are sized already: the file system may lower max_write, not raise it.
+        c.MaxWrite = Math.Clamp(c.MaxWrite, 4096u, (uint)(Pool.InSize - 4096));
+        var negotiated = c.Want & offered;
+        if ((negotiated & InitFlags.Passthrough) != 0 && (negotiated & InitFlags.WritebackCache) != 0)
+        {
+            LogPassthroughDropped(_logger);
+            negotiated &= ~InitFlags.Passthrough;
+        }
+        c.Negotiated = negotiated;
+        c.MaxRead = (negotiated & InitFlags.MaxPages) != 0 ? c.MaxPages * 4096u : 32 * 4096u;
+
+        var reply = new FuseInitOut
+        {
+            Major = FuseDispatcher.ProtocolMajor,
+            Minor = FuseDispatcher.ProtocolMinor,
+            MaxReadahead = Math.Min(c.MaxReadahead, a.MaxReadahead),
+            Flags = (uint)negotiated,
+            MaxBackground = c.MaxBackground,
+            CongestionThreshold = c.CongestionThreshold,
+            MaxWrite = c.MaxWrite,
+            TimeGran = c.TimeGranularity,
+            MaxPages = c.MaxPages,
+        };
+        if ((negotiated & InitFlags.InitExt) != 0) reply.Flags2 = (uint)((ulong)negotiated >> 32);
+        if ((negotiated & InitFlags.Passthrough) != 0) reply.MaxStackDepth = c.MaxStackDepth;
+        LogInit(_logger, c.ToString());
+        return reply;
+    }
+
+    /// <summary>Capabilities asked for unless the file system changes <see cref="FuseConnection.Want"/>.</summary>
+    private static InitFlags DefaultWant(LowLevelFileSystem fs)
+    {
+        var want = InitFlags.AsyncRead | InitFlags.BigWrites | InitFlags.AtomicOTrunc | InitFlags.AutoInvalData
+            | InitFlags.AsyncDio | InitFlags.ParallelDirops | InitFlags.MaxPages | InitFlags.HasIoctlDir
+            | InitFlags.SetxattrExt | InitFlags.InitExt | InitFlags.DoReaddirplus | InitFlags.ReaddirplusAuto
+            | InitFlags.DirectIoAllowMmap | InitFlags.HandleKillprivV2 | InitFlags.HasExpireOnly;
+        if (Overrides(fs, nameof(LowLevelFileSystem.SetLkAsync))) want |= InitFlags.PosixLocks | InitFlags.FlockLocks;
+        return want;
+    }
+
+    private static bool Overrides(LowLevelFileSystem fs, string method) =>
+        fs.GetType().GetMethod(method)?.DeclaringType != typeof(LowLevelFileSystem);
+
+    public void RunDestroy()
+    {
+        if (Interlocked.Exchange(ref _destroyed, 1) != 0) return;
+        try
+        {
+            FileSystem.Destroy();
+        }
+        catch (Exception e)
+        {
+            LogDestroyFailed(_logger, e);
+        }
+    }
+
+    /// <summary>
+    /// Serves requests from <paramref name="channel"/> on the calling thread until the connection ends
+    /// (ENODEV after unmount, end of stream on a socket). Returns why it stopped.
+    /// </summary>
+    public string RunWorker(FuseChannel channel)
+    {
+        var request = Rent(channel);
+        while (true)
+        {
+            int n = channel.Read(request.InBuffer);
+            if (n < 0)
+            {
+                int errno = -n;
+                // ENOENT: the request was aborted between poll and read; EINTR/EAGAIN: try again.
+                if (errno is 2 or 4 or 11) continue;
+                Pool.Return(request);
+                return errno == Errno.ENODEV.Value ? "unmounted" : $"read failed: {new Errno(errno)}";
+            }
+            if (n == 0)
+            {
+                Pool.Return(request);
+                return "end of stream";
+            }
+            if (!request.Load(n))
+            {
+                LogShortRead(_logger, n);
+                continue;
+            }
+            var pending = Dispatcher.DispatchAsync(request);
+            if (pending.IsCompleted)
+            {
+                pending.GetAwaiter().GetResult();
+                continue;
+            }
+            // The handler went asynchronous: it keeps this request object, the loop takes another.
+            _ = RecycleWhenDone(pending, request);
+            request = Rent(channel);
+        }
+    }
+
+    private FuseRequest Rent(FuseChannel channel)
+    {
+        var request = Pool.Rent();
+        request.Channel = channel;
+        request.WriteFailed ??= (r, errno) => LogReplyFailed(_logger, OpcodeTable.NameOf(r.Opcode), r.Header.Unique, errno.ToString());
+        return request;
+    }
+
+    private async Task RecycleWhenDone(ValueTask pending, FuseRequest request)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        finally
+        {
+            Pool.Return(request);
+        }
+    }
+
+    public unsafe BackingFile OpenBackingFile(SafeFileHandle file)
+    {
+        var channel = ControlChannel ?? throw new InvalidOperationException("The session has no device channel.");
+        if (!Connection.Has(InitFlags.Passthrough))
+            throw new FuseException(Errno.EOPNOTSUPP, "Passthrough was not negotiated with the kernel.");
+        bool added = false;
+        file.DangerousAddRef(ref added);
+        try
+        {
+            var map = new BackingMap { Fd = (int)file.DangerousGetHandle() };
+            int id = Libc.ioctl(channel.Fd, FuseIoctl.BackingOpen, &map);
+            if (id < 0)
+            {
+                var errno = Errno.Last;
+                throw new FuseException(errno, $"FUSE_DEV_IOC_BACKING_OPEN failed: {errno}" + (errno == Errno.EPERM ? " (needs CAP_SYS_ADMIN)" : ""));
+            }
+            return new BackingFile(this, id);
+        }
+        finally
+        {
+            if (added) file.DangerousRelease();
+        }
+    }
+
+    internal unsafe void CloseBackingFile(int id)
+    {
+        var channel = ControlChannel;
+        if (channel is null || channel.Fd < 0) return;
+        uint value = (uint)id;
+        if (Libc.ioctl(channel.Fd, FuseIoctl.BackingClose, &value) < 0)
+            LogBackingCloseFailed(_logger, id, Errno.Last.ToString());
+    }
+
+    public void LogUnsupportedKernel(uint major, uint minor) => LogKernelTooOld(_logger, major, minor);
+
+    private struct BackingMap
+    {
+        public int Fd;
+        public uint Flags;
+        public ulong Padding;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "FUSE connection: {Description}")]
+    private static partial void LogInit(ILogger logger, string description);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Passthrough cannot be combined with writeback cache; passthrough disabled")]
+    private static partial void LogPassthroughDropped(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Kernel protocol {Major}.{Minor} is not supported (need 7.12 or later)")]
+    private static partial void LogKernelTooOld(ILogger logger, uint major, uint minor);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Destroy handler failed")]
+    private static partial void LogDestroyFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored a {Length}-byte read: shorter than a request header")]
+    private static partial void LogShortRead(ILogger logger, int length);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reply to {Opcode} (unique {Unique}) was refused by the kernel: {Errno}")]
+    private static partial void LogReplyFailed(ILogger logger, string opcode, ulong unique, string errno);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "FUSE_DEV_IOC_BACKING_CLOSE {Id} failed: {Errno}")]
+    private static partial void LogBackingCloseFailed(ILogger logger, int id, string errno);
+}

@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using DirectFuse.Interop;
+using Microsoft.Extensions.Logging;
+
+namespace DirectFuse.Transport;
+
+/// <summary>
+/// A FUSE mount and its /dev/fuse fd. Made with mount(2) when the process is root, otherwise (or for
+/// auto_unmount) through fusermount3, which passes the fd back over a socket as libfuse does.
+/// </summary>
+internal sealed partial class FuseMount : IDisposable
+{
+    private readonly ILogger _logger;
+    private int _commFd = -1;
+    private Process? _fusermount;
+    private int _unmounted;
+
+    private FuseMount(string mountPoint, int deviceFd, bool viaFusermount, MountOptions options, ILogger logger)
+    {
+        MountPoint = mountPoint;
+        DeviceFd = deviceFd;
+        ViaFusermount = viaFusermount;
+        Options = options;
+        _logger = logger;
+    }
+
+    public string MountPoint { get; }
+    public int DeviceFd { get; private set; }
+    public bool ViaFusermount { get; }
+    public MountOptions Options { get; }
+    /// <summary>The FUSE connection number (/sys/fs/fuse/connections/N), if it could be found.</summary>
+    public uint? ConnectionId { get; private set; }
+
+    public static FuseMount Create(string mountPoint, MountOptions options, ILogger logger)
+    {
+        mountPoint = Path.GetFullPath(mountPoint);
+        bool isDir = Directory.Exists(mountPoint);
+        if (!isDir && !File.Exists(mountPoint))
+            throw new MountException($"mount point '{mountPoint}' does not exist", new Errno(2));
+        if (MountTable.IsMountPoint(mountPoint) && MountTable.FindDeviceMinor(mountPoint, "fuse") is not null)
+            throw new MountException($"mount point '{mountPoint}' is busy: a FUSE file system is already mounted there (run 'directfuse unmount {mountPoint}')", new Errno(16));
+
+        bool root = Libc.geteuid() == 0;
+        var mount = root && !options.AutoUnmount
+            ? MountDirect(mountPoint, isDir, options, logger)
+            : MountWithFusermount(mountPoint, options, logger);
+        mount.ConnectionId = MountTable.FindDeviceMinor(mountPoint, "fuse");
+        return mount;
+    }
+
+    private static FuseMount MountDirect(string mountPoint, bool isDir, MountOptions options, ILogger logger)
+    {
+        int fd = OpenDevice();
+        uint rootMode = isDir ? 0x4000u : 0x8000u;
+        string data = options.ToKernelData(fd, rootMode, Libc.geteuid(), Libc.getegid());
+        string type = options.Subtype is null ? "fuse" : "fuse." + options.Subtype;
+        if (Libc.mount(options.FsName, mountPoint, type, options.MountFlags, data) != 0)
+        {
+            var errno = Errno.Last;
+            Libc.close(fd);
+            throw new MountException(errno == Errno.EPERM || errno == Errno.EACCES
+                ? $"permission denied mounting '{mountPoint}': {errno}"
+                : $"mount(2) of '{mountPoint}' failed: {errno}", errno);
+        }
+        return new FuseMount(mountPoint, fd, viaFusermount: false, options, logger);
+    }
+
+    internal static int OpenDevice()
+    {
+        int fd = Libc.open("/dev/fuse", Libc.O_RDWR | Libc.O_CLOEXEC, 0);
+        if (fd >= 0) return fd;
+        var errno = Errno.Last;
+        throw errno == Errno.ENOENT || errno == Errno.ENODEV
+            ? new MountException("no /dev/fuse on this machine (is the fuse module loaded? try 'modprobe fuse')", errno)
+            : new MountException($"cannot open /dev/fuse: {errno}" + (errno == Errno.EACCES || errno == Errno.EPERM ? " (permission denied)" : ""), errno);
+    }
+
+    private static unsafe FuseMount MountWithFusermount(string mountPoint, MountOptions options, ILogger logger)
+    {
+        string fusermount = FindFusermount()
+            ?? throw new MountException("permission denied: mounting as a non-root user needs fusermount3 (apt-get install fuse3)", Errno.EPERM);
+        int* sv = stackalloc int[2];
+        // No SOCK_CLOEXEC on purpose: fusermount3 inherits sv[1] and sends the device fd back over it.
+        if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_STREAM, 0, sv) != 0)
+            throw new MountException($"socketpair failed: {Errno.Last}", Errno.Last);
+        Libc.fcntl(sv[0], Libc.F_SETFD, Libc.FD_CLOEXEC);
+        var psi = new ProcessStartInfo(fusermount) { UseShellExecute = false, RedirectStandardError = true };
+        psi.ArgumentList.Add("-o");
+        psi.ArgumentList.Add(options.ToFusermountOptions());
+        psi.ArgumentList.Add("--");
+        psi.ArgumentList.Add(mountPoint);
+        psi.Environment["_FUSE_COMMFD"] = sv[1].ToString();
+        Process process;
+        try
+        {
+            process = Process.Start(psi) ?? throw new MountException($"could not start {fusermount}");
+        }
+        finally
+        {
+            Libc.close(sv[1]);
+        }
+        int fd = ReceiveFd(sv[0]);
+        if (fd < 0)
+        {
+            process.WaitForExit(10_000);
+            string err = process.StandardError.ReadToEnd().Trim();
+            Libc.close(sv[0]);
+            throw new MountException(string.IsNullOrEmpty(err) ? $"fusermount3 could not mount '{mountPoint}'" : err.Replace("\n", "; "), Errno.EPERM);
+        }
+        var mount = new FuseMount(mountPoint, fd, viaFusermount: true, options, logger) { _fusermount = process };
+        if (options.AutoUnmount)
+            mount._commFd = sv[0]; // fusermount3 unmounts when this socket closes, even if we crash
+        else
+        {
+            process.WaitForExit(10_000);
+            Libc.close(sv[0]);
+        }
+        return mount;
+    }
+
+    private static unsafe int ReceiveFd(int socket)
+    {
+        byte dummy;
+        var iov = new Libc.IoVec { Base = &dummy, Len = 1 };
+        const int ControlSize = 24; // CMSG_SPACE(sizeof(int)) on 64-bit
+        byte* control = stackalloc byte[ControlSize];
+        new Span<byte>(control, ControlSize).Clear();
+        var msg = new Libc.MsgHdr { Iov = &iov, IovLen = 1, Control = control, ControlLen = ControlSize };
+        nint n;
+        do n = Libc.recvmsg(socket, &msg, 0);
+        while (n < 0 && Libc.LastErrno == 4);
+        if (n <= 0) return -1;
+        var cmsg = (Libc.CmsgHdr*)control;
+        if (msg.ControlLen < sizeof(Libc.CmsgHdr) || cmsg->Level != Libc.SOL_SOCKET || cmsg->Type != Libc.SCM_RIGHTS) return -1;
+        int fd = *(int*)(control + sizeof(Libc.CmsgHdr));
+        Libc.fcntl(fd, Libc.F_SETFD, Libc.FD_CLOEXEC);
+        return fd;
+    }
+
+    internal static string? FindFusermount()
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append("/usr/bin").Append("/bin"))
+        {
+            var candidate = Path.Combine(dir, "fusermount3");
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
+    /// <summary>Detaches the mount (lazily: open files keep working until closed). Safe to call twice.</summary>
+    public void Unmount()
+    {
+        if (Interlocked.Exchange(ref _unmounted, 1) != 0) return;
+        if (!ViaFusermount)
+        {
+            if (Libc.umount2(MountPoint, Libc.MNT_DETACH) != 0 && Errno.Last != Errno.EINVAL && Errno.Last != Errno.ENOENT)
+                LogUnmountFailed(_logger, MountPoint, Errno.Last.ToString());
+        }
+        else
+        {
+            RunFusermountUnmount(MountPoint, _logger);
+        }
+        if (_commFd >= 0)
+        {
+            Libc.close(_commFd);
+            _commFd = -1;
+        }
+    }
+
+    internal static bool RunFusermountUnmount(string mountPoint, ILogger logger)
+    {
+        string? fusermount = FindFusermount();
+        if (fusermount is null) return false;
+        var psi = new ProcessStartInfo(fusermount) { UseShellExecute = false, RedirectStandardError = true };
+        foreach (var a in new[] { "-u", "-z", "-q", "--", mountPoint }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi);
+        if (p is null) return false;
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0 && !err.Contains("not mounted") && !err.Contains("not found in"))
+            LogUnmountFailed(logger, mountPoint, err.Trim());
+        return p.ExitCode == 0;
+    }
+
+    /// <summary>Aborts the connection: every pending and future request fails with ENOTCONN. Last resort.</summary>
+    public void Abort()
+    {
+        if (ConnectionId is not { } id) return;
+        try
+        {
+            File.WriteAllText($"/sys/fs/fuse/connections/{id}/abort", "1");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogAbortFailed(_logger, id, e.Message);
+        }
+    }
+
+    public void Dispose()
+    {
+        Unmount();
+        _fusermount?.Dispose();
+    }
+
+    /// <summary>Gives up ownership of the device fd (the session's channel closes it).</summary>
+    public int TakeDeviceFd()
+    {
+        int fd = DeviceFd;
+        DeviceFd = -1;
+        return fd;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Unmounting {MountPoint} failed: {Reason}")]
+    private static partial void LogUnmountFailed(ILogger logger, string mountPoint, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Aborting FUSE connection {Id} failed: {Reason}")]
+    private static partial void LogAbortFailed(ILogger logger, uint id, string reason);
+}
