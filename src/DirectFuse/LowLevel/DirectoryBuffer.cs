@@ -75,7 +75,7 @@ public sealed class DirectoryBuffer
 
     private static void WriteDirent(Span<byte> dst, ReadOnlySpan<byte> name, ulong ino, uint mode, long nextOffset)
     {
-        var d = new FuseDirent { Ino = ino, Off = (ulong)nextOffset, NameLen = (uint)name.Length, Type = FileMode.ToDirentType(mode) };
+        var d = new FuseDirent { Ino = ino, Off = (ulong)nextOffset, NameLen = (uint)name.Length, Type = StatMode.ToDirentType(mode) };
         MemoryMarshal.Write(dst, in d);
         name.CopyTo(dst[FuseDirent.Size..]);
         dst[(FuseDirent.Size + name.Length)..].Clear();

@@ -41,8 +41,8 @@ public struct FileAttr
     }
 }
 
-/// <summary>File type bits of <see cref="FileAttr.Mode"/> (S_IF*).</summary>
-public static class FileMode
+/// <summary>File type bits of <see cref="FileAttr.Mode"/> (S_IF*), as in stat(2).</summary>
+public static class StatMode
 {
     public const uint TypeMask = 0xF000; // S_IFMT
     public const uint Socket = 0xC000, Symlink = 0xA000, Regular = 0x8000, Block = 0x6000,

@@ -153,7 +153,10 @@ internal sealed partial class FuseMount : IDisposable
         if (Interlocked.Exchange(ref _unmounted, 1) != 0) return;
         if (!ViaFusermount)
         {
-            if (Libc.umount2(MountPoint, Libc.MNT_DETACH) != 0 && Errno.Last != Errno.EINVAL && Errno.Last != Errno.ENOENT)
+            // A plain unmount first; if a client keeps the mount busy, detach it lazily (the connection then
+            // lives on until the last open file is closed, or until Abort).
+            if (Libc.umount2(MountPoint, 0) != 0 && Errno.Last == Errno.EBUSY
+                && Libc.umount2(MountPoint, Libc.MNT_DETACH) != 0 && Errno.Last != Errno.EINVAL && Errno.Last != Errno.ENOENT)
                 LogUnmountFailed(_logger, MountPoint, Errno.Last.ToString());
         }
         else
@@ -186,9 +189,14 @@ internal sealed partial class FuseMount : IDisposable
     public void Abort()
     {
         if (ConnectionId is not { } id) return;
+        const string FuseCtl = "/sys/fs/fuse/connections";
+        string abort = $"{FuseCtl}/{id}/abort";
+        // The fusectl file system is usually mounted at boot (systemd); mount it if this root process can.
+        if (!File.Exists(abort) && Libc.geteuid() == 0 && Directory.Exists(FuseCtl))
+            Libc.mount("fusectl", FuseCtl, "fusectl", 0, "");
         try
         {
-            File.WriteAllText($"/sys/fs/fuse/connections/{id}/abort", "1");
+            File.WriteAllText(abort, "1");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

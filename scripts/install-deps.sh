@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages DirectFuse's tests and tools use. Idempotent; needs root for apt-get.
+#   fuse3      fusermount3 (unprivileged mounts, auto_unmount) and /etc/fuse.conf
+#   fio, stress-ng, attr, python3   real clients the integration tests drive
+set -euo pipefail
+packages=(fuse3 fio stress-ng attr python3 util-linux)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${missing[@]}" >/dev/null

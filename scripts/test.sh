@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs the whole DirectFuse test suite: installs the system packages it needs, builds, runs the unit tests
+# (protocol layer against a fake kernel) and the integration tests (real mounts, real client programs).
+# Ends with one line: "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh || exit 1
+if [ ! -e /dev/fuse ]; then modprobe fuse 2>/dev/null || true; fi
+
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+
+dotnet build DirectFuse.slnx -c Release -nologo -v quiet -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
+dotnet test tests/DirectFuse.Tests -c Release --no-build -nologo \
+  --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
+  --results-directory "$results" "$@"
+status=$?
+
+# Total over every result file (one per test project).
+passed=0; failed=0; skipped=0
+for trx in "$results"/*.trx; do
+  [ -e "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  get() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  total=$(get total); executed=$(get executed); p=$(get passed); f=$(get failed)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  skipped=$((skipped + ${total:-0} - ${executed:-0}))
+done
+
+# Nothing may be left mounted by the tests.
+leftover=$(grep -E ' fuse(\.[^ ]*)? ' /proc/mounts | awk '{print $2}' | grep -E '/df-|/tmp/' || true)
+if [ -n "$leftover" ]; then
+  echo "Left-over FUSE mounts after the tests:"; echo "$leftover"
+  failed=$((failed + 1))
+fi
+if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then failed=1; echo "No test ran."; fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

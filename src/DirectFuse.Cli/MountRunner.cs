@@ -1,0 +1,75 @@
+using System.CommandLine;
+using DirectFuse.Cli.Commands;
+using DirectFuse.LowLevel;
+using DirectFuse.Session;
+using DirectFuse.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace DirectFuse.Cli;
+
+/// <summary>Mounts a file system, serves it in the foreground, and unmounts on SIGINT/SIGTERM.</summary>
+internal static class MountRunner
+{
+    public static async Task<int> RunAsync(ParseResult result, CommonOptions common, string mountPoint, string subtype,
+        Func<LowLevelFileSystem> createFileSystem, CancellationToken cancellationToken, Func<LowLevelFileSystem, string>? describe = null)
+    {
+        MountOptions mountOptions;
+        try
+        {
+            mountOptions = MountOptions.Parse(result.GetValue(common.MountOptions) ?? [], new MountOptions { Subtype = subtype, FsName = subtype });
+        }
+        catch (ArgumentException e)
+        {
+            return Fail(e.Message);
+        }
+        int threads = result.GetValue(common.Threads);
+        if (threads < 1) return Fail("--threads must be at least 1");
+        bool debug = result.GetValue(common.Debug);
+
+        using var loggerFactory = LoggerFactory.Create(b => b
+            .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
+            .SetMinimumLevel(debug ? LogLevel.Information : LogLevel.Warning));
+        var options = new FuseSessionOptions { Mount = mountOptions, Threads = threads, Debug = debug, LoggerFactory = loggerFactory };
+
+        LowLevelFileSystem fs;
+        try
+        {
+            fs = createFileSystem();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return Fail(e.Message);
+        }
+
+        FuseSession session;
+        try
+        {
+            session = FuseSession.Mount(fs, mountPoint, options);
+        }
+        catch (MountException e)
+        {
+            return Fail(e.Message);
+        }
+        using (session)
+        {
+            Console.WriteLine($"directfuse: {subtype} mounted on {session.MountPoint} ({session.Connection.KernelMajor}.{session.Connection.KernelMinor} kernel protocol, {threads} threads{(describe is null ? "" : ", " + describe(fs))})");
+            Console.WriteLine("directfuse: serving until unmounted or interrupted (Ctrl-C)");
+            try
+            {
+                string reason = await session.WaitAsync(cancellationToken);
+                Console.WriteLine($"directfuse: {reason}");
+            }
+            catch (OperationCanceledException)
+            {
+                Console.WriteLine("directfuse: interrupted, unmounting");
+            }
+        }
+        return 0;
+    }
+
+    public static int Fail(string message)
+    {
+        Console.Error.WriteLine($"directfuse: {message}");
+        return 1;
+    }
+}

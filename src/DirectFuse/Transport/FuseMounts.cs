@@ -1,0 +1,36 @@
+using DirectFuse.Interop;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace DirectFuse.Transport;
+
+/// <summary>Operations on FUSE mounts that belong to any process (the <c>directfuse unmount</c> command).</summary>
+public static class FuseMounts
+{
+    /// <summary>True if a FUSE file system is mounted at <paramref name="mountPoint"/>.</summary>
+    public static bool IsFuseMount(string mountPoint) =>
+        MountTable.FindDeviceMinor(Path.GetFullPath(mountPoint), "fuse") is not null;
+
+    /// <summary>
+    /// Unmounts the FUSE file system at <paramref name="mountPoint"/>: umount(2) as root (lazily if it is
+    /// busy), fusermount3 -u otherwise. Throws <see cref="MountException"/> with a one-line reason.
+    /// </summary>
+    public static void Unmount(string mountPoint)
+    {
+        string full = Path.GetFullPath(mountPoint);
+        if (!Directory.Exists(full) && !File.Exists(full))
+            throw new MountException($"'{full}' does not exist", Errno.ENOENT);
+        if (!IsFuseMount(full))
+            throw new MountException($"'{full}' is not a FUSE mount point", Errno.EINVAL);
+        if (Libc.geteuid() == 0)
+        {
+            if (Libc.umount2(full, 0) == 0) return;
+            var errno = Errno.Last;
+            if (errno == Errno.EBUSY && Libc.umount2(full, Libc.MNT_DETACH) == 0) return;
+            throw new MountException($"cannot unmount '{full}': {errno}", errno);
+        }
+        if (FuseMount.FindFusermount() is null)
+            throw new MountException("unmounting as a non-root user needs fusermount3 (apt-get install fuse3)", Errno.EPERM);
+        if (!FuseMount.RunFusermountUnmount(full, NullLogger.Instance))
+            throw new MountException($"fusermount3 could not unmount '{full}'", Errno.EPERM);
+    }
+}

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace DirectFuse.Tests.Infrastructure;
+
+/// <summary>
+/// The real <c>directfuse</c> command running as a separate process (built next to the tests). Dispose kills
+/// it and removes any mount it left, so a failing test leaves nothing behind.
+/// </summary>
+public sealed class CliProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+    private readonly string? _mountPoint;
+
+    private CliProcess(Process process, string? mountPoint)
+    {
+        _process = process;
+        _mountPoint = mountPoint;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public static string DllPath
+    {
+        get
+        {
+            string baseDir = AppContext.BaseDirectory;
+            string configuration = baseDir.Contains("/Release/") ? "Release" : "Debug";
+            var dir = new DirectoryInfo(baseDir);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "DirectFuse.slnx"))) dir = dir.Parent;
+            if (dir is null) throw new InvalidOperationException("repository root not found above " + baseDir);
+            return Path.Combine(dir.FullName, "src", "DirectFuse.Cli", "bin", configuration, "net10.0", "directfuse.dll");
+        }
+    }
+
+    public int Pid => _process.Id;
+    public bool HasExited => _process.HasExited;
+    public int ExitCode => _process.ExitCode;
+    public string StdOut { get { lock (_stdout) return _stdout.ToString(); } }
+    public string StdErr { get { lock (_stderr) return _stderr.ToString(); } }
+
+    /// <summary>Starts <c>directfuse ARGS</c>; <paramref name="mountPoint"/> is cleaned up on Dispose.</summary>
+    public static CliProcess Start(string? mountPoint, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        psi.ArgumentList.Add(DllPath);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start directfuse");
+        return new CliProcess(p, mountPoint);
+    }
+
+    /// <summary>Runs <c>directfuse ARGS</c> to completion.</summary>
+    public static ProcessResult RunToEnd(params string[] args) =>
+        Run.Process("dotnet", new[] { DllPath }.Concat(args), TimeSpan.FromSeconds(60));
+
+    /// <summary>Waits until the CLI reports the mount as served.</summary>
+    public void WaitForMounted(TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (DateTime.UtcNow < deadline)
+        {
+            if (StdOut.Contains("mounted on")) return;
+            if (_process.HasExited) throw new Xunit.Sdk.XunitException($"directfuse exited {_process.ExitCode} before mounting: {StdErr}{StdOut}");
+            Thread.Sleep(50);
+        }
+        throw new TimeoutException($"directfuse did not mount in time: {StdErr}{StdOut}");
+    }
+
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout)) return false;
+        _process.WaitForExit(); // flush the output readers
+        return true;
+    }
+
+    public void Signal(int signal) => Run.Process("kill", $"-{signal}", _process.Id.ToString()).EnsureSuccess("kill");
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+        }
+        _process.Dispose();
+        if (_mountPoint is not null) Mounts.ForceUnmount(_mountPoint);
+    }
+}
+
+/// <summary>Inspection and clean-up of mounts from outside the server.</summary>
+public static class Mounts
+{
+    public static bool IsFuseMounted(string path) =>
+        File.ReadAllLines("/proc/mounts").Any(l => l.Split(' ') is var f && f.Length > 2 && f[1] == path && f[2].StartsWith("fuse", StringComparison.Ordinal));
+
+    public static bool WaitUntilUnmounted(string path, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (!IsFuseMounted(path)) return true;
+            Thread.Sleep(50);
+        }
+        return !IsFuseMounted(path);
+    }
+
+    /// <summary>Lazy unmount, whatever state the server is in.</summary>
+    public static void ForceUnmount(string path)
+    {
+        for (int i = 0; i < 5 && IsFuseMounted(path); i++) Run.Process("umount", "-l", path);
+    }
+}
