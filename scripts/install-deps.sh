@@ -8,6 +8,12 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Distributions make /dev/fuse world-accessible (udev); some minimal machines leave it root-only, which
+# makes every unprivileged mount through fusermount3 fail with "failed to open /dev/fuse".
+if [ "$(id -u)" -eq 0 ]; then
+  [ -e /dev/fuse ] || modprobe fuse 2>/dev/null || true
+  [ -e /dev/fuse ] && chmod 0666 /dev/fuse
+fi
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: missing packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2

@@ -151,7 +151,10 @@ internal sealed partial class FuseMount : IDisposable
     public void Unmount()
     {
         if (Interlocked.Exchange(ref _unmounted, 1) != 0) return;
-        if (!ViaFusermount)
+        // Already unmounted from outside (umount, fusermount3 -u): nothing to do, and nothing else to hit.
+        bool stillOurs = ConnectionId is not { } id || MountTable.FindDeviceMinor(MountPoint, "fuse") == id;
+        if (!stillOurs) { }
+        else if (!ViaFusermount)
         {
             // A plain unmount first; if a client keeps the mount busy, detach it lazily (the connection then
             // lives on until the last open file is closed, or until Abort).

@@ -93,7 +93,16 @@ public sealed class CliProcess : IDisposable
             _process.WaitForExit(10_000);
         }
         _process.Dispose();
-        if (_mountPoint is not null) Mounts.ForceUnmount(_mountPoint);
+        if (_mountPoint is null) return;
+        Mounts.ForceUnmount(_mountPoint);
+        try
+        {
+            Directory.Delete(_mountPoint, recursive: false);
+        }
+        catch (IOException)
+        {
+            // A lazily detached mount may keep it busy for a moment; an empty temp dir is harmless.
+        }
     }
 }
 
