@@ -1,0 +1,243 @@
+using DirectFuse.Interop;
+using Microsoft.Win32.SafeHandles;
+
+namespace DirectFuse.DirectMmap;
+
+/// <summary>
+/// A session's direct-mmap address space: regions at page-aligned offsets of the server's choosing, each a
+/// sealed sparse memfd. Lookups by offset are binary searches over an immutable sorted array, so readers
+/// never take a lock; creating and destroying regions (rare) copies the array under a lock.
+/// </summary>
+public sealed unsafe class MmapAddressSpace : IDisposable
+{
+    private readonly Lock _lock = new();
+    private MmapRegion[] _sorted = [];
+    private readonly Dictionary<MmapRegion, RegionLifetime> _lifetimes = [];
+    private long _reserved;
+    private nint _view;
+    private bool _disposed;
+
+    public MmapAddressSpace(MmapAddressSpaceOptions? options = null)
+    {
+        Options = options ?? new MmapAddressSpaceOptions();
+        if (Options.Quota <= 0 || Options.MaxRegionSize <= 0 || Options.Limit <= 0)
+            throw new ArgumentException("quota, maximum region size and limit must be positive");
+    }
+
+    public MmapAddressSpaceOptions Options { get; }
+
+    /// <summary>The page size: sizes and offsets are multiples of it.</summary>
+    public static int PageSize { get; } = Environment.SystemPageSize;
+
+    /// <summary>
+    /// SHMLBA, the alignment that keeps shared mappings coherent on CPUs with virtually indexed caches: the
+    /// page size on x86-64 and arm64, four pages on 32-bit ARM. A redirected offset must equal the requested
+    /// one modulo SHMLBA.
+    /// </summary>
+    public static int Shmlba { get; } =
+        System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.Arm
+            ? 4 * Environment.SystemPageSize : Environment.SystemPageSize;
+
+    /// <summary>Raised when the last client open of a region is released (the 2010 patch's FUSE_MUNMAP notice). See the design doc for what this can and cannot tell.</summary>
+    public event Action<MmapRegion>? LastClientReleased;
+
+    /// <summary>Raised after a region was destroyed (by the server, or after its last user with <see cref="RegionLifetime.FreeAfterLastUser"/>).</summary>
+    public event Action<MmapRegion>? RegionDestroyed;
+
+    public IReadOnlyList<MmapRegion> Regions => Volatile.Read(ref _sorted);
+
+    public MmapUsage Usage
+    {
+        get
+        {
+            var regions = Regions;
+            long resident = 0;
+            foreach (var r in regions) resident += r.ResidentBytes;
+            return new MmapUsage(regions.Count, Interlocked.Read(ref _reserved), resident, Options.Quota);
+        }
+    }
+
+    /// <summary>
+    /// Creates a region of <paramref name="size"/> bytes at <paramref name="offset"/> (or the lowest free
+    /// page-aligned offset when null). Throws <see cref="ArgumentException"/> for misaligned or overlapping
+    /// ranges (the message names both ranges) and <see cref="FuseException"/> EDQUOT/EFBIG past the limits.
+    /// </summary>
+    public MmapRegion CreateRegion(long size, long? offset = null, string? shareKey = null, RegionLifetime lifetime = RegionLifetime.KeepUntilDestroyed)
+    {
+        if (size <= 0 || size % PageSize != 0)
+            throw new ArgumentException($"region size {size} is not a positive multiple of the page size ({PageSize})", nameof(size));
+        if (offset is { } o && (o < 0 || o % PageSize != 0))
+            throw new ArgumentException($"region offset 0x{o:x} is not a non-negative multiple of the page size ({PageSize})", nameof(offset));
+        if (size > Options.MaxRegionSize)
+            throw new FuseException(Errno.EFBIG, $"a region of {size} bytes exceeds the maximum region size of {Options.MaxRegionSize} bytes");
+
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_reserved + size > Options.Quota)
+                throw new FuseException(Errno.EDQUOT, $"a region of {size} bytes would exceed the address space quota: {_reserved} of {Options.Quota} bytes reserved");
+            long start = offset ?? FindFree(size);
+            if (start + size > Options.Limit || start + size < start)
+                throw new ArgumentException($"region [0x{start:x}, 0x{start + size:x}) ends past the address space limit 0x{Options.Limit:x}");
+            int index = LowerBound(_sorted, start);
+            if (index > 0 && _sorted[index - 1].End > start)
+                throw Overlap(start, size, _sorted[index - 1]);
+            if (index < _sorted.Length && _sorted[index].Offset < start + size)
+                throw Overlap(start, size, _sorted[index]);
+
+            var region = Allocate(start, size, shareKey);
+            if (_view != 0) region.MapAt(_view + (nint)start);
+            var next = new MmapRegion[_sorted.Length + 1];
+            Array.Copy(_sorted, next, index);
+            next[index] = region;
+            Array.Copy(_sorted, index, next, index + 1, _sorted.Length - index);
+            Volatile.Write(ref _sorted, next);
+            _lifetimes[region] = lifetime;
+            _reserved += size;
+            return region;
+        }
+    }
+
+    private static ArgumentException Overlap(long start, long size, MmapRegion existing) =>
+        new($"region [0x{start:x}, 0x{start + size:x}) overlaps existing region {existing}");
+
+    private MmapRegion Allocate(long start, long size, string? shareKey)
+    {
+        int fd = Libc.memfd_create($"directfuse-region-{start:x}", Libc.MFD_CLOEXEC | Libc.MFD_ALLOW_SEALING);
+        if (fd < 0) throw new FuseException(Errno.Last, $"memfd_create failed: {Errno.Last}");
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        try
+        {
+            // Sparse: ftruncate allocates nothing; pages appear on first touch.
+            if (Libc.ftruncate(fd, size) != 0) throw new FuseException(Errno.Last, $"sizing region to {size} bytes failed: {Errno.Last}");
+            // Neither side may resize it any more: no SIGBUS for the server, EPERM for a client trying.
+            if (Libc.fcntl(fd, Libc.F_ADD_SEALS, Libc.F_SEAL_GROW | Libc.F_SEAL_SHRINK | Libc.F_SEAL_SEAL) != 0)
+                throw new FuseException(Errno.Last, $"sealing the region failed: {Errno.Last}");
+            nint address = Libc.mmap(0, (nint)size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
+            if (address == Libc.MAP_FAILED) throw new FuseException(Errno.Last, $"mapping the region failed: {Errno.Last}");
+            return new MmapRegion(this, start, size, shareKey, handle, address);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Lowest page-aligned gap that fits (first fit). Caller holds the lock.</summary>
+    private long FindFree(long size)
+    {
+        long candidate = 0;
+        foreach (var r in _sorted)
+        {
+            if (r.Offset - candidate >= size) return candidate;
+            candidate = Math.Max(candidate, r.End);
+        }
+        return candidate;
+    }
+
+    /// <summary>The region containing <paramref name="offset"/>, by binary search.</summary>
+    public bool TryFind(long offset, out MmapRegion region)
+    {
+        var sorted = Volatile.Read(ref _sorted);
+        int index = LowerBound(sorted, offset + 1) - 1; // last region starting at or before offset
+        if (index >= 0 && sorted[index].End > offset)
+        {
+            region = sorted[index];
+            return true;
+        }
+        region = null!;
+        return false;
+    }
+
+    /// <summary>First index whose region starts at or after <paramref name="offset"/>.</summary>
+    private static int LowerBound(MmapRegion[] sorted, long offset)
+    {
+        int lo = 0, hi = sorted.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (sorted[mid].Offset < offset) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+
+    /// <summary>
+    /// Maps the whole address space as one contiguous range of the server's memory, every region at its
+    /// offset (what the 2010 server got by mmapping the channel). Unused offsets are inaccessible.
+    /// </summary>
+    public nint MapView()
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_view != 0) return _view;
+            // Address space only: PROT_NONE + NORESERVE commits no memory.
+            nint view = Libc.mmap(0, (nint)Options.Limit, Libc.PROT_NONE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0);
+            if (view == Libc.MAP_FAILED) throw new FuseException(Errno.Last, $"reserving {Options.Limit} bytes of address space failed: {Errno.Last}");
+            foreach (var r in _sorted) r.MapAt(view + (nint)r.Offset);
+            _view = view;
+            return view;
+        }
+    }
+
+    /// <summary>Destroys <paramref name="region"/>: frees its offsets and quota and drops the server's mapping. Clients that still map it keep their pages.</summary>
+    public void Destroy(MmapRegion region)
+    {
+        lock (_lock)
+        {
+            int index = Array.IndexOf(_sorted, region);
+            if (index < 0) return;
+            var next = new MmapRegion[_sorted.Length - 1];
+            Array.Copy(_sorted, next, index);
+            Array.Copy(_sorted, index + 1, next, index, _sorted.Length - index - 1);
+            Volatile.Write(ref _sorted, next);
+            _lifetimes.Remove(region);
+            _reserved -= region.Size;
+            // Replace the view's window with inaccessible memory again.
+            if (_view != 0)
+                Libc.mmap(_view + (nint)region.Offset, (nint)region.Size, Libc.PROT_NONE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE | Libc.MAP_FIXED, -1, 0);
+            region.Release();
+        }
+        RegionDestroyed?.Invoke(region);
+    }
+
+    /// <summary>Called by the binding layer when a client open of <paramref name="region"/> is released.</summary>
+    internal void OnClientReleased(MmapRegion region)
+    {
+        if (!region.RemoveClientOpen()) return;
+        LastClientReleased?.Invoke(region);
+        if (region.ServerHandles == 0) FreeIfUnused(region);
+    }
+
+    internal void OnServerHandlesGone(MmapRegion region)
+    {
+        if (region.ClientOpens == 0) FreeIfUnused(region);
+    }
+
+    private void FreeIfUnused(MmapRegion region)
+    {
+        bool free;
+        lock (_lock) free = _lifetimes.TryGetValue(region, out var lifetime) && lifetime == RegionLifetime.FreeAfterLastUser
+            && region.ClientOpens == 0 && region.ServerHandles == 0;
+        if (free) Destroy(region);
+    }
+
+    public void Dispose()
+    {
+        MmapRegion[] regions;
+        lock (_lock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            regions = _sorted;
+        }
+        foreach (var r in regions) Destroy(r);
+        lock (_lock)
+        {
+            if (_view != 0) Libc.munmap(_view, (nint)Options.Limit);
+            _view = 0;
+        }
+    }
+}
