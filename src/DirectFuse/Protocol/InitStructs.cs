@@ -6,7 +6,7 @@ namespace DirectFuse.Protocol;
 /// <c>struct fuse_init_in</c>: 64 bytes since 7.36; older kernels send the first 16 bytes only
 /// (no <c>flags2</c>).
 /// </summary>
-[StructLayout(LayoutKind.Sequential)]
+[StructLayout(LayoutKind.Sequential, Size = Size)]
 public struct FuseInitIn
 {
     public const int Size = 64;

@@ -29,8 +29,9 @@ internal sealed partial class FuseDispatcher
             return ValueTask.CompletedTask;
         }
         var reply = d.Core.Negotiate(a, d.Fs);
-        r.ReplyTruncated(reply, a.Minor < 23 ? FuseInitOut.Compat22Size : FuseInitOut.Size);
+        // Initialized before the reply leaves: the kernel may send the next request to another worker at once.
         d.Core.MarkInitialized();
+        r.ReplyTruncated(reply, a.Minor < 23 ? FuseInitOut.Compat22Size : FuseInitOut.Size);
         return ValueTask.CompletedTask;
     }
 

@@ -96,7 +96,7 @@ internal sealed partial class FuseDispatcher
 
     private void Fail(FuseRequest r, OpcodeInfo info, Exception e)
     {
-        var errno = Errno.FromException(e);
+        var errno = e is MalformedRequestException ? Errno.EINVAL : Errno.FromException(e);
         if (e is MalformedRequestException) LogMalformed(Logger, r.Length, e.Message);
         else if (e is not (FuseException or OperationCanceledException)) LogHandlerFailed(Logger, e, info.Name, r.Header.NodeId);
         if (info.HasReply && !r.Replied) r.ReplyError(errno);

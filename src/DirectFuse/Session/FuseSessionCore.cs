@@ -75,6 +75,8 @@ internal sealed partial class FuseSessionCore
             LogPassthroughDropped(_logger);
             negotiated &= ~InitFlags.Passthrough;
         }
+        // flags2 only reaches the kernel with INIT_EXT; the kernel offers high bits only together with it.
+        if ((ulong)negotiated >> 32 != 0) negotiated |= InitFlags.InitExt;
         c.Negotiated = negotiated;
         c.MaxRead = (negotiated & InitFlags.MaxPages) != 0 ? c.MaxPages * 4096u : 32 * 4096u;
 
