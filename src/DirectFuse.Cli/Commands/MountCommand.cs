@@ -40,9 +40,9 @@ internal static class MountCommand
             string src = Path.GetFullPath(result.GetRequiredValue(source));
             if (!Directory.Exists(src)) return Task.FromResult(MountRunner.Fail($"source directory '{src}' does not exist"));
             return MountRunner.RunAsync(result, common, result.GetRequiredValue(mountPoint), "loopback",
-                () => new LoopbackFileSystem(src) /* TODO(lead): options once loopback lands: UsePassthrough = !noPassthrough */,
+                () => new LoopbackFileSystem(src, new LoopbackOptions { UsePassthrough = !result.GetValue(noPassthrough) }),
                 cancellationToken,
-                fs => "passthrough pending");
+                fs => ((LoopbackFileSystem)fs).Describe());
         });
         return command;
     }

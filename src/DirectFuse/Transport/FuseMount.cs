@@ -40,8 +40,9 @@ internal sealed partial class FuseMount : IDisposable
         if (MountTable.IsMountPoint(mountPoint) && MountTable.FindDeviceMinor(mountPoint, "fuse") is not null)
             throw new MountException($"mount point '{mountPoint}' is busy: a FUSE file system is already mounted there (run 'directfuse unmount {mountPoint}')", new Errno(16));
 
-        bool root = Libc.geteuid() == 0;
-        var mount = root && !options.AutoUnmount
+        // mount(2) needs CAP_SYS_ADMIN, not uid 0: root in a container may lack it and go through fusermount3.
+        bool privileged = DirectMmap.Capabilities.HasSysAdmin();
+        var mount = privileged && !options.AutoUnmount
             ? MountDirect(mountPoint, isDir, options, logger)
             : MountWithFusermount(mountPoint, options, logger);
         mount.ConnectionId = MountTable.FindDeviceMinor(mountPoint, "fuse");

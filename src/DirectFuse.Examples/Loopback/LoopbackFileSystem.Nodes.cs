@@ -1,0 +1,230 @@
+using DirectFuse.LowLevel;
+using DirectFuse.Protocol;
+
+namespace DirectFuse.Examples.Loopback;
+
+// Names and inodes: lookup counting, attributes, creating, linking, renaming and removing nodes.
+public sealed unsafe partial class LoopbackFileSystem
+{
+    public override ValueTask<Result<EntryReply>> LookupAsync(FuseContext context, NodeId parent, FileName name, CancellationToken cancellationToken)
+    {
+        var dir = InodeOf(parent);
+        // ".." of the root would leave the source; the kernel only asks for it on NFS export anyway.
+        if (dir == _inodes.Root && name.IsDotDot) name = new FileName("."u8.ToArray());
+        return Done(DoLookup(dir, name));
+    }
+
+    public override void Forget(NodeId node, ulong count) => _inodes.Forget(node.Value, count);
+
+    public override ValueTask<Result<AttrReply>> GetAttrAsync(FuseContext context, NodeId node, FileHandle? handle, CancellationToken cancellationToken)
+    {
+        var attr = Stat(InodeOf(node));
+        return Done(attr.IsOk ? new AttrReply(attr.Value, _options.AttrTimeout) : (Result<AttrReply>)attr.Error);
+    }
+
+    public override ValueTask<Result<AttrReply>> SetAttrAsync(FuseContext context, NodeId node, SetAttrRequest request, CancellationToken cancellationToken)
+    {
+        var inode = InodeOf(node);
+        int fd = request.Handle is { } handle ? FdOf(handle) : -1;
+        Span<byte> proc = stackalloc byte[ProcPathSize];
+        ProcPath(inode.Fd, proc);
+        fixed (byte* procPath = proc)
+        {
+            if (request.Has(SetAttrValid.Mode))
+            {
+                uint mode = request.Mode & 0xfff;
+                int rc = fd >= 0 ? NativeMethods.fchmod(fd, mode) : NativeMethods.fchmodat(NativeMethods.AT_FDCWD, procPath, mode, 0);
+                if (rc < 0) return Done<AttrReply>(Errno.Last);
+            }
+            if (request.Has(SetAttrValid.Uid) || request.Has(SetAttrValid.Gid))
+            {
+                uint uid = request.Has(SetAttrValid.Uid) ? request.Uid : uint.MaxValue;
+                uint gid = request.Has(SetAttrValid.Gid) ? request.Gid : uint.MaxValue;
+                if (NativeMethods.fchownat(inode.Fd, EmptyPath, uid, gid, NativeMethods.AT_EMPTY_PATH | NativeMethods.AT_SYMLINK_NOFOLLOW) < 0)
+                    return Done<AttrReply>(Errno.Last);
+            }
+            if (request.Has(SetAttrValid.Size))
+            {
+                int rc = fd >= 0 ? NativeMethods.ftruncate(fd, request.Size) : NativeMethods.truncate(procPath, request.Size);
+                if (rc < 0) return Done<AttrReply>(Errno.Last);
+            }
+            if ((request.Valid & (SetAttrValid.Atime | SetAttrValid.Mtime | SetAttrValid.AtimeNow | SetAttrValid.MtimeNow)) != 0)
+            {
+                var times = stackalloc NativeMethods.Timespec[2];
+                times[0] = ToTimespec(request, SetAttrValid.Atime, SetAttrValid.AtimeNow, request.Atime);
+                times[1] = ToTimespec(request, SetAttrValid.Mtime, SetAttrValid.MtimeNow, request.Mtime);
+                int rc = fd >= 0
+                    ? NativeMethods.futimens(fd, times)
+                    : NativeMethods.utimensat(inode.Fd, EmptyPath, times, NativeMethods.AT_EMPTY_PATH | NativeMethods.AT_SYMLINK_NOFOLLOW);
+                if (rc < 0) return Done<AttrReply>(Errno.Last);
+            }
+        }
+        var attr = Stat(inode);
+        return Done(attr.IsOk ? new AttrReply(attr.Value, _options.AttrTimeout) : (Result<AttrReply>)attr.Error);
+    }
+
+    private static NativeMethods.Timespec ToTimespec(in SetAttrRequest request, SetAttrValid set, SetAttrValid now, TimeSpec value) =>
+        request.Has(now) ? new NativeMethods.Timespec { Nanoseconds = NativeMethods.UTIME_NOW }
+        : request.Has(set) ? new NativeMethods.Timespec { Seconds = value.Seconds, Nanoseconds = value.Nanoseconds }
+        : new NativeMethods.Timespec { Nanoseconds = NativeMethods.UTIME_OMIT };
+
+    public override ValueTask<Result<int>> ReadLinkAsync(FuseContext context, NodeId node, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var inode = InodeOf(node);
+        fixed (byte* p = buffer.Span)
+        {
+            nint n = NativeMethods.readlinkat(inode.Fd, EmptyPath, p, buffer.Length);
+            return Done<int>(n < 0 ? Errno.Last : (int)n);
+        }
+    }
+
+    public override ValueTask<Result<EntryReply>> MkNodAsync(FuseContext context, NodeId parent, FileName name, uint mode, uint rdev, CancellationToken cancellationToken)
+    {
+        var dir = InodeOf(parent);
+        Span<byte> z = stackalloc byte[name.Length + 1];
+        Terminate(name, z);
+        fixed (byte* p = z)
+        {
+            int rc;
+            Errno errno = Errno.Ok;
+            using (AsCaller(context))
+            {
+                rc = NativeMethods.mknodat(dir.Fd, p, mode, rdev);
+                if (rc < 0) errno = Errno.Last;
+            }
+            return Done(rc < 0 ? errno : Created(dir, p, mode));
+        }
+    }
+
+    public override ValueTask<Result<EntryReply>> MkDirAsync(FuseContext context, NodeId parent, FileName name, uint mode, CancellationToken cancellationToken)
+    {
+        var dir = InodeOf(parent);
+        Span<byte> z = stackalloc byte[name.Length + 1];
+        Terminate(name, z);
+        fixed (byte* p = z)
+        {
+            int rc;
+            Errno errno = Errno.Ok;
+            using (AsCaller(context))
+            {
+                rc = NativeMethods.mkdirat(dir.Fd, p, mode);
+                if (rc < 0) errno = Errno.Last;
+            }
+            return Done(rc < 0 ? errno : Created(dir, p, mode));
+        }
+    }
+
+    public override ValueTask<Result<EntryReply>> SymLinkAsync(FuseContext context, NodeId parent, FileName name, FileName target, CancellationToken cancellationToken)
+    {
+        var dir = InodeOf(parent);
+        Span<byte> z = stackalloc byte[name.Length + 1];
+        Terminate(name, z);
+        Span<byte> t = stackalloc byte[target.Length + 1];
+        Terminate(target, t);
+        fixed (byte* p = z)
+        fixed (byte* tp = t)
+        {
+            int rc;
+            Errno errno = Errno.Ok;
+            using (AsCaller(context))
+            {
+                rc = NativeMethods.symlinkat(tp, dir.Fd, p);
+                if (rc < 0) errno = Errno.Last;
+            }
+            return Done(rc < 0 ? errno : DoLookup(dir, p));
+        }
+    }
+
+    /// <summary>
+    /// Looks up a node just made by mknod/mkdir/create and gives back the permission bits our own umask took
+    /// away (the kernel already applied the caller's).
+    /// </summary>
+    private Result<EntryReply> Created(Inode dir, byte* name, uint mode)
+    {
+        var result = DoLookup(dir, name);
+        if (!result.TryGetValue(out var entry) || !ServerUmaskStrips(mode)) return result;
+        uint wanted = entry.Attr.Mode & 0xfff | (mode & 0x1ff & _serverUmask);
+        var inode = _inodes.Get(entry.NodeId.Value);
+        if (inode is null || StatMode.IsSymlink(entry.Attr.Mode)) return result;
+        Span<byte> proc = stackalloc byte[ProcPathSize];
+        ProcPath(inode.Fd, proc);
+        fixed (byte* procPath = proc)
+            if (NativeMethods.fchmodat(NativeMethods.AT_FDCWD, procPath, wanted, 0) == 0)
+                entry.Attr.Mode = entry.Attr.Mode & StatMode.TypeMask | wanted;
+        return entry;
+    }
+
+    public override ValueTask<Result<EntryReply>> LinkAsync(FuseContext context, NodeId node, NodeId newParent, FileName newName, CancellationToken cancellationToken)
+    {
+        var inode = InodeOf(node);
+        var dir = InodeOf(newParent);
+        Span<byte> z = stackalloc byte[newName.Length + 1];
+        Terminate(newName, z);
+        Span<byte> proc = stackalloc byte[ProcPathSize];
+        ProcPath(inode.Fd, proc);
+        fixed (byte* p = z)
+        fixed (byte* procPath = proc)
+        {
+            // Through /proc with AT_SYMLINK_FOLLOW: that links the O_PATH inode itself (also a symlink) and,
+            // unlike AT_EMPTY_PATH, needs no CAP_DAC_READ_SEARCH.
+            if (NativeMethods.linkat(NativeMethods.AT_FDCWD, procPath, dir.Fd, p, NativeMethods.AT_SYMLINK_FOLLOW) < 0)
+                return Done<EntryReply>(Errno.Last);
+            return Done(DoLookup(dir, p));
+        }
+    }
+
+    public override ValueTask<Errno> UnlinkAsync(FuseContext context, NodeId parent, FileName name, CancellationToken cancellationToken) =>
+        Done(Unlink(parent, name, 0));
+
+    public override ValueTask<Errno> RmDirAsync(FuseContext context, NodeId parent, FileName name, CancellationToken cancellationToken) =>
+        Done(Unlink(parent, name, NativeMethods.AT_REMOVEDIR));
+
+    private Errno Unlink(NodeId parent, FileName name, int flags)
+    {
+        var dir = InodeOf(parent);
+        Span<byte> z = stackalloc byte[name.Length + 1];
+        Terminate(name, z);
+        fixed (byte* p = z) return NativeMethods.unlinkat(dir.Fd, p, flags) < 0 ? Errno.Last : Errno.Ok;
+    }
+
+    public override ValueTask<Errno> RenameAsync(FuseContext context, NodeId parent, FileName name, NodeId newParent, FileName newName, RenameFlags flags, CancellationToken cancellationToken)
+    {
+        var from = InodeOf(parent);
+        var to = InodeOf(newParent);
+        Span<byte> a = stackalloc byte[name.Length + 1];
+        Terminate(name, a);
+        Span<byte> b = stackalloc byte[newName.Length + 1];
+        Terminate(newName, b);
+        fixed (byte* pa = a)
+        fixed (byte* pb = b)
+            return Done(NativeMethods.renameat2(from.Fd, pa, to.Fd, pb, (uint)flags) < 0 ? Errno.Last : Errno.Ok);
+    }
+
+    public override ValueTask<Result<StatFsReply>> StatFsAsync(FuseContext context, NodeId node, CancellationToken cancellationToken)
+    {
+        var inode = InodeOf(node);
+        NativeMethods.StatVfs s;
+        if (NativeMethods.fstatvfs(inode.Fd, &s) < 0) return Done<StatFsReply>(Errno.Last);
+        return Done<StatFsReply>(new StatFsReply
+        {
+            Blocks = s.Blocks,
+            BlocksFree = s.BlocksFree,
+            BlocksAvailable = s.BlocksAvailable,
+            Files = s.Files,
+            FilesFree = s.FilesFree,
+            BlockSize = (uint)s.BlockSize,
+            FragmentSize = (uint)s.FragmentSize,
+            NameMax = (uint)s.NameMax,
+        });
+    }
+
+    public override ValueTask<Errno> SyncFsAsync(FuseContext context, NodeId node, CancellationToken cancellationToken)
+    {
+        // syncfs(2) wants a real descriptor, not an O_PATH one.
+        int fd = Reopen(InodeOf(node), NativeMethods.O_RDONLY);
+        if (fd < 0) return Done(Errno.Last);
+        var errno = NativeMethods.syncfs(fd) < 0 ? Errno.Last : Errno.Ok;
+        NativeMethods.close(fd);
+        return Done(errno);
+    }
+}

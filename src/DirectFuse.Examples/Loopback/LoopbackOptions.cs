@@ -1,0 +1,29 @@
+namespace DirectFuse.Examples.Loopback;
+
+/// <summary>Settings of a <see cref="LoopbackFileSystem"/>.</summary>
+public sealed record LoopbackOptions
+{
+    /// <summary>
+    /// Let the kernel read and write the source files directly (FUSE passthrough) when it offers that and the
+    /// server may register backing files (CAP_SYS_ADMIN); otherwise the server serves reads and writes.
+    /// </summary>
+    public bool UsePassthrough { get; init; } = true;
+
+    /// <summary>
+    /// How many stacked file systems may lie below the backing files (1 or 2). 2 allows a source on overlayfs
+    /// but then this mount cannot itself be stacked under another one.
+    /// </summary>
+    public uint MaxStackDepth { get; init; } = 1;
+
+    /// <summary>How long the kernel may cache a name's lookup.</summary>
+    public TimeSpan EntryTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the kernel may cache attributes.</summary>
+    public TimeSpan AttrTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Create files, directories, nodes and symlinks with the caller's fsuid/fsgid (when the server runs as root
+    /// and the caller is somebody else), so they belong to the caller as on a local file system.
+    /// </summary>
+    public bool CreateAsCaller { get; init; } = true;
+}

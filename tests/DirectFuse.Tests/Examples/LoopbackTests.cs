@@ -1,0 +1,107 @@
+using DirectFuse.Examples.Loopback;
+using DirectFuse.Tests.Infrastructure;
+
+namespace DirectFuse.Tests.Examples;
+
+/// <summary>loopback over a temporary source directory, with and without passthrough, on real mounts.</summary>
+public sealed class LoopbackTests
+{
+    private sealed class Mirror : IDisposable
+    {
+        public Mirror(bool passthrough)
+        {
+            Source = Directory.CreateTempSubdirectory("df-src-").FullName;
+            Fs = new LoopbackFileSystem(Source, new LoopbackOptions { UsePassthrough = passthrough });
+            Mount = TempMount.Create(Fs);
+        }
+
+        public string Source { get; }
+        public LoopbackFileSystem Fs { get; }
+        public TempMount Mount { get; }
+
+        public void Dispose()
+        {
+            Mount.Dispose();
+            Directory.Delete(Source, recursive: true);
+        }
+    }
+
+    public static TheoryData<bool> Modes => [false, true];
+
+    [Theory, MemberData(nameof(Modes))] public void Coreutils_tree(bool passthrough) { using var m = new Mirror(passthrough); PosixToolSuite.CoreutilsTree(m.Mount.Path); }
+    [Theory, MemberData(nameof(Modes))] public void Links_and_attributes(bool passthrough) { using var m = new Mirror(passthrough); PosixToolSuite.LinksAndAttributes(m.Mount.Path); }
+    [Theory, MemberData(nameof(Modes))] public void Dd_and_truncate(bool passthrough) { using var m = new Mirror(passthrough); PosixToolSuite.DdAndTruncate(m.Mount.Path); }
+    [Theory, MemberData(nameof(Modes))] public void Python_os(bool passthrough) { using var m = new Mirror(passthrough); PosixToolSuite.PythonOs(m.Mount.Path); }
+    [Theory, MemberData(nameof(Modes))] public void Xattrs(bool passthrough) { using var m = new Mirror(passthrough); PosixToolSuite.Xattrs(m.Mount.Path); }
+    [Theory, MemberData(nameof(Modes))] public void Fio_verify(bool passthrough) { using var m = new Mirror(passthrough); PosixToolSuite.Fio(m.Mount.Path); }
+    [Fact] public void Stress_ng() { using var m = new Mirror(true); PosixToolSuite.StressNg(m.Mount.Path); }
+
+    [Theory, MemberData(nameof(Modes))]
+    public void Mirrors_the_source_both_ways(bool passthrough)
+    {
+        using var m = new Mirror(passthrough);
+        File.WriteAllText(Path.Combine(m.Source, "from-source"), "S");
+        Assert.Equal("S", Run.Process("cat", m.Mount["from-source"]).EnsureSuccess("cat").StdOut);
+        Run.Shell($"mkdir '{m.Mount["d"]}' && echo M > '{m.Mount["d/from-mount"]}'").EnsureSuccess("write via mount");
+        Assert.Equal("M\n", File.ReadAllText(Path.Combine(m.Source, "d", "from-mount")));
+        var viaMount = Run.Process("stat", "-c", "%s %a %h %Y", m.Mount["d/from-mount"]).EnsureSuccess("stat").StdOut;
+        var viaSource = Run.Process("stat", "-c", "%s %a %h %Y", Path.Combine(m.Source, "d", "from-mount")).EnsureSuccess("stat").StdOut;
+        Assert.Equal(viaSource, viaMount);
+    }
+
+    [Theory, MemberData(nameof(Modes))]
+    public void Shared_mmap_writes_reach_the_source_file(bool passthrough)
+    {
+        using var m = new Mirror(passthrough);
+        File.WriteAllBytes(Path.Combine(m.Source, "mapped"), new byte[8192]);
+        const string script = """
+            import mmap, os, sys
+            fd = os.open(sys.argv[1], os.O_RDWR)
+            mm = mmap.mmap(fd, 8192, mmap.MAP_SHARED)
+            mm[100:105] = b'hello'
+            mm.flush(); mm.close(); os.close(fd)
+            print('ok')
+            """;
+        Run.PythonScript(script, m.Mount["mapped"]).EnsureSuccess("mmap");
+        var bytes = File.ReadAllBytes(Path.Combine(m.Source, "mapped"));
+        Assert.Equal("hello"u8.ToArray(), bytes[100..105]);
+    }
+
+    [Fact]
+    public void Passthrough_is_used_as_root_and_reads_bypass_the_server()
+    {
+        using var m = new Mirror(passthrough: true);
+        File.WriteAllBytes(Path.Combine(m.Source, "big"), new byte[4 << 20]);
+        Run.Shell($"cat '{m.Mount["big"]}' > /dev/null").EnsureSuccess("read");
+        Assert.True(m.Fs.PassthroughActive, "passthrough was not used although the test runs as root on a kernel with passthrough");
+        Assert.Equal(0, m.Fs.ServedReads);
+    }
+
+    [Fact]
+    public void Without_passthrough_the_server_serves_reads()
+    {
+        using var m = new Mirror(passthrough: false);
+        File.WriteAllBytes(Path.Combine(m.Source, "big"), new byte[1 << 20]);
+        Run.Shell($"cat '{m.Mount["big"]}' > /dev/null").EnsureSuccess("read");
+        Assert.False(m.Fs.PassthroughActive);
+        Assert.True(m.Fs.ServedReads > 0);
+    }
+
+    [Fact]
+    public void Another_users_new_files_belong_to_them()
+    {
+        string source = Directory.CreateTempSubdirectory("df-src-").FullName;
+        try
+        {
+            Run.Process("chmod", "1777", source).EnsureSuccess("chmod");
+            var fs = new LoopbackFileSystem(source, new LoopbackOptions { UsePassthrough = true });
+            using var mount = TempMount.Create(fs, new DirectFuse.Session.FuseSessionOptions { Mount = new DirectFuse.Transport.MountOptions { AllowOther = true, Subtype = "test" } });
+            Run.AsNobody("/bin/sh", "-c", $"echo x > '{mount["theirs"]}'").EnsureSuccess("write as nobody");
+            Assert.Equal("65534:65534", Run.Process("stat", "-c", "%u:%g", Path.Combine(source, "theirs")).EnsureSuccess("stat").StdOut.Trim());
+        }
+        finally
+        {
+            Directory.Delete(source, recursive: true);
+        }
+    }
+}
