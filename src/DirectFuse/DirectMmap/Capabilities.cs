@@ -1,0 +1,22 @@
+namespace DirectFuse.DirectMmap;
+
+/// <summary>Process capabilities that decide which direct-mmap mechanism can work.</summary>
+public static class Capabilities
+{
+    private const int CapSysAdmin = 21;
+
+    /// <summary>True if this process has CAP_SYS_ADMIN in its effective set (needed for passthrough backing files).</summary>
+    public static bool HasSysAdmin()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("CapEff:", StringComparison.Ordinal))
+                    return (Convert.ToUInt64(line[7..].Trim(), 16) & (1UL << CapSysAdmin)) != 0;
+        }
+        catch (IOException)
+        {
+        }
+        return false;
+    }
+}

@@ -1,0 +1,218 @@
+using DirectFuse.LowLevel;
+using DirectFuse.Session;
+
+namespace DirectFuse.DirectMmap;
+
+/// <summary>
+/// Keeps a node's page cache and its region in step without passthrough. Clients fault pages in with READ
+/// and write them back with WRITE; the server pushes its changes with NOTIFY_STORE and pulls unsynced client
+/// writes with NOTIFY_RETRIEVE.
+/// </summary>
+/// <remarks>
+/// Both sides write the same memory, so every page the kernel holds has a <em>base</em>: the bytes the
+/// kernel's copy had when the two were last equal. Data coming from the kernel (WRITE, RETRIEVE) changes
+/// the region only where it differs from the base, i.e. where the client wrote; the region's bytes that
+/// differ from the base are what the server wrote and still has to push. So the writeback of a stored page
+/// (which the kernel sends with the stored bytes) changes nothing, and a pull never undoes newer server
+/// writes. The price is a copy of every page the kernel caches. Not atomic: bytes a client writes between
+/// the pull and the store of one sync are lost — passthrough mode has no such window.
+/// </remarks>
+internal sealed class PageCacheMirror
+{
+    private const int Page = 4096;
+    private const int MaxTransfer = 1 << 20;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<(NodeId, MmapRegion), Binding> _bindings = [];
+    private readonly Func<FuseNotifier?> _notifier;
+
+    public PageCacheMirror(Func<FuseNotifier?> notifier) => _notifier = notifier;
+
+    private sealed class Binding(NodeId node, MmapRegion region)
+    {
+        public NodeId Node { get; } = node;
+        public MmapRegion Region { get; } = region;
+        public int Opens;
+        /// <summary>Page index → the kernel's copy as last known equal.</summary>
+        public readonly Dictionary<long, byte[]> Base = [];
+    }
+
+    public void Bind(NodeId node, MmapRegion region)
+    {
+        lock (_lock)
+        {
+            if (!_bindings.TryGetValue((node, region), out var b)) _bindings[(node, region)] = b = new Binding(node, region);
+            b.Opens++;
+        }
+    }
+
+    /// <summary>Drops the open; the binding (and its base pages) stays while the kernel may still cache pages of the node.</summary>
+    public void Unbind(NodeId node, MmapRegion region)
+    {
+        lock (_lock)
+            if (_bindings.TryGetValue((node, region), out var b)) b.Opens--;
+    }
+
+    /// <summary>Forgets a node entirely (FORGET, or region destroyed): its cache is gone or no longer ours.</summary>
+    public void Forget(NodeId node)
+    {
+        lock (_lock)
+            foreach (var key in _bindings.Keys.Where(k => k.Item1 == node).ToList()) _bindings.Remove(key);
+    }
+
+    public void Forget(MmapRegion region)
+    {
+        lock (_lock)
+            foreach (var key in _bindings.Keys.Where(k => k.Item2 == region).ToList()) _bindings.Remove(key);
+    }
+
+    /// <summary>READ: a page fault or read(2) of the node, served from the region.</summary>
+    public int Read(NodeId node, MmapRegion region, long offset, Span<byte> buffer)
+    {
+        if (offset >= region.Size) return 0;
+        int n = (int)Math.Min(buffer.Length, region.Size - offset);
+        lock (_lock)
+        {
+            region.GetSpan(offset, n).CopyTo(buffer);
+            if (_bindings.TryGetValue((node, region), out var b))
+                // Remember what the kernel now caches for each whole page it receives.
+                for (long page = (offset + Page - 1) / Page; (page + 1) * Page <= offset + n; page++)
+                    b.Base[page] = buffer.Slice((int)(page * Page - offset), Page).ToArray();
+        }
+        return n;
+    }
+
+    /// <summary>WRITE (writeback or write(2)): merges the client's bytes into the region.</summary>
+    public Result<int> Write(NodeId node, MmapRegion region, long offset, ReadOnlySpan<byte> data)
+    {
+        if (offset >= region.Size) return Errno.EPERM; // the region cannot grow, as a sealed memfd refuses
+        int n = (int)Math.Min(data.Length, region.Size - offset);
+        lock (_lock)
+        {
+            _bindings.TryGetValue((node, region), out var b);
+            MergeFromKernel(b, region, offset, data[..n]);
+        }
+        return n;
+    }
+
+    /// <summary>Pulls unsynced client writes of every node bound to <paramref name="region"/> into it.</summary>
+    public async Task PullAsync(MmapRegion region, CancellationToken cancellationToken)
+    {
+        var notifier = _notifier() ?? throw new InvalidOperationException("the session is not running");
+        foreach (var (b, ranges) in CachedRanges(region))
+        {
+            var buffer = new byte[MaxTransfer];
+            foreach (var (start, length) in ranges)
+                for (long at = start; at < start + length; at += MaxTransfer)
+                {
+                    int want = (int)Math.Min(MaxTransfer, start + length - at);
+                    int got;
+                    try
+                    {
+                        got = await notifier.RetrieveAsync(b.Node, at, buffer.AsMemory(0, want), cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (FuseException e) when (e.Errno == Errno.ENOENT)
+                    {
+                        lock (_lock) b.Base.Clear(); // the kernel dropped the inode: nothing cached any more
+                        break;
+                    }
+                    lock (_lock) MergeFromKernel(b, region, at, buffer.AsSpan(0, got));
+                }
+        }
+    }
+
+    /// <summary>Pushes the server's changes of <paramref name="region"/> into every bound node's page cache (after pulling, so client writes are not overwritten).</summary>
+    public async Task<int> SyncAsync(MmapRegion region, CancellationToken cancellationToken)
+    {
+        await PullAsync(region, cancellationToken).ConfigureAwait(false);
+        var notifier = _notifier() ?? throw new InvalidOperationException("the session is not running");
+        int pushed = 0;
+        List<(Binding, long Page)> dirty = [];
+        lock (_lock)
+            foreach (var b in _bindings.Values)
+                if (b.Region == region)
+                    foreach (var (page, copy) in b.Base)
+                        if (!region.GetSpan(page * Page, Page).SequenceEqual(copy)) dirty.Add((b, page));
+        foreach (var (b, page) in dirty)
+        {
+            byte[] bytes;
+            lock (_lock) bytes = region.GetSpan(page * Page, Page).ToArray();
+            var errno = notifier.Store(b.Node, page * Page, bytes);
+            if (errno == Errno.ENOENT) { lock (_lock) b.Base.Clear(); continue; }
+            if (!errno.IsOk) throw new FuseException(errno, $"NOTIFY_STORE to node {b.Node} failed: {errno}");
+            lock (_lock) b.Base[page] = bytes;
+            pushed++;
+        }
+        return pushed;
+    }
+
+    /// <summary>Stores <paramref name="length"/> bytes at <paramref name="offset"/> into every bound node's page cache, whether the kernel has those pages or not.</summary>
+    public async Task PushRangeAsync(MmapRegion region, long offset, long length, CancellationToken cancellationToken)
+    {
+        await PullAsync(region, cancellationToken).ConfigureAwait(false);
+        var notifier = _notifier() ?? throw new InvalidOperationException("the session is not running");
+        long first = offset / Page, last = (Math.Min(region.Size, offset + length) + Page - 1) / Page;
+        List<Binding> bound;
+        lock (_lock) bound = _bindings.Values.Where(b => b.Region == region).ToList();
+        foreach (var b in bound)
+            for (long page = first; page < last; page++)
+            {
+                byte[] bytes;
+                lock (_lock) bytes = region.GetSpan(page * Page, Page).ToArray();
+                var errno = notifier.Store(b.Node, page * Page, bytes);
+                if (errno == Errno.ENOENT) break;
+                if (!errno.IsOk) throw new FuseException(errno, $"NOTIFY_STORE to node {b.Node} failed: {errno}");
+                lock (_lock) b.Base[page] = bytes;
+            }
+    }
+
+    private List<(Binding, List<(long, long)>)> CachedRanges(MmapRegion region)
+    {
+        var result = new List<(Binding, List<(long, long)>)>();
+        lock (_lock)
+            foreach (var b in _bindings.Values)
+            {
+                if (b.Region != region || b.Base.Count == 0) continue;
+                var ranges = new List<(long, long)>();
+                foreach (long page in b.Base.Keys.Order())
+                {
+                    if (ranges.Count > 0 && ranges[^1].Item1 + ranges[^1].Item2 == page * Page)
+                        ranges[^1] = (ranges[^1].Item1, ranges[^1].Item2 + Page);
+                    else ranges.Add((page * Page, Page));
+                }
+                result.Add((b, ranges));
+            }
+        return result;
+    }
+
+    /// <summary>Applies bytes from the kernel: where a base is known only the client's changes land. Caller holds the lock.</summary>
+    private static void MergeFromKernel(Binding? b, MmapRegion region, long offset, ReadOnlySpan<byte> data)
+    {
+        var target = region.GetSpan(offset, data.Length);
+        if (b is null)
+        {
+            data.CopyTo(target);
+            return;
+        }
+        long end = offset + data.Length;
+        for (long page = offset / Page; page * Page < end; page++)
+        {
+            long pageStart = page * Page;
+            int from = (int)Math.Max(0, pageStart - offset);
+            int to = (int)Math.Min(data.Length, pageStart + Page - offset);
+            var incoming = data[from..to];
+            var dst = target[from..to];
+            if (b.Base.TryGetValue(page, out var baseCopy))
+            {
+                var basePart = baseCopy.AsSpan((int)(offset + from - pageStart), incoming.Length);
+                for (int i = 0; i < incoming.Length; i++)
+                    if (incoming[i] != basePart[i]) dst[i] = incoming[i];
+                incoming.CopyTo(basePart); // the kernel's copy now holds these bytes
+            }
+            else
+            {
+                incoming.CopyTo(dst);
+                if (incoming.Length == Page) b.Base[page] = incoming.ToArray();
+            }
+        }
+    }
+}

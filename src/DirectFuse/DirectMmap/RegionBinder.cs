@@ -1,0 +1,242 @@
+using System.Collections.Concurrent;
+using DirectFuse.LowLevel;
+using DirectFuse.Protocol;
+using DirectFuse.Session;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace DirectFuse.DirectMmap;
+
+/// <summary>
+/// Serves region-backed files to clients: decides at INIT which mechanism this connection uses
+/// (<see cref="DirectMmapMode"/>), answers OPEN with the region (passthrough backing file, page-cache
+/// mirror, or direct I/O), routes READ/WRITE in the non-passthrough modes, and turns the last RELEASE of a
+/// region into the address space's last-release notice. A file system owns one binder per session and
+/// delegates OPEN/READ/WRITE/RELEASE of its region-backed nodes to it.
+/// </summary>
+public sealed partial class RegionBinder
+{
+    private readonly ConcurrentDictionary<ulong, OpenRegion> _opens = new();
+    private readonly Dictionary<MmapRegion, (BackingFile File, int Opens)> _backing = [];
+    private readonly Lock _backingLock = new();
+    private readonly PageCacheMirror _mirror;
+    private readonly DirectMmapMode? _forced;
+    private readonly ILogger _logger;
+    private FuseConnection? _connection;
+    private long _nextHandle;
+
+    /// <param name="space">The regions this binder hands out.</param>
+    /// <param name="mode">Force a mode (tests, or a server that wants no mmap); null picks the best available.</param>
+    /// <param name="logger">Where the chosen mode and refusals are reported.</param>
+    public RegionBinder(MmapAddressSpace space, DirectMmapMode? mode = null, ILogger? logger = null)
+    {
+        AddressSpace = space;
+        _forced = mode;
+        _logger = logger ?? NullLogger.Instance;
+        _mirror = new PageCacheMirror(() => _connection?.Notifier);
+        space.RegionDestroyed += _mirror.Forget;
+    }
+
+    public MmapAddressSpace AddressSpace { get; }
+
+    /// <summary>The mechanism in use; decided in <see cref="Init"/> and lowered to PageCache if the kernel refuses backing files.</summary>
+    public DirectMmapMode Mode { get; private set; } = DirectMmapMode.PageCache;
+
+    /// <summary>Why <see cref="Mode"/> is what it is, for the server's start-up message.</summary>
+    public string ModeReason { get; private set; } = "not initialised";
+
+    private sealed record OpenRegion(NodeId Node, MmapRegion Region, DirectMmapMode Mode);
+
+    /// <summary>Call from the file system's <see cref="LowLevelFileSystem.Init"/>: asks the kernel for what the chosen mode needs.</summary>
+    public void Init(FuseConnection connection)
+    {
+        _connection = connection;
+        if (_forced == DirectMmapMode.None)
+        {
+            // Without DIRECT_IO_ALLOW_MMAP a direct-I/O file refuses MAP_SHARED with ENODEV.
+            connection.Want &= ~InitFlags.DirectIoAllowMmap;
+            SetMode(DirectMmapMode.None, "mmap support disabled by the server");
+            return;
+        }
+        if (_forced == DirectMmapMode.PageCache)
+        {
+            SetMode(DirectMmapMode.PageCache, "page-cache mode requested by the server");
+            return;
+        }
+        if (!connection.Offers(InitFlags.Passthrough))
+        {
+            SetMode(DirectMmapMode.PageCache, "the kernel offers no FUSE passthrough (needs Linux 6.9+)");
+            return;
+        }
+        if (!Capabilities.HasSysAdmin())
+        {
+            SetMode(DirectMmapMode.PageCache, "no CAP_SYS_ADMIN for passthrough backing files");
+            return;
+        }
+        connection.Want |= InitFlags.Passthrough;
+        connection.Want &= ~InitFlags.WritebackCache;
+        if (connection.MaxStackDepth is 0 or > 2) connection.MaxStackDepth = 1;
+        SetMode(DirectMmapMode.Passthrough, "FUSE passthrough of memfd regions (zero copy)");
+    }
+
+    private void SetMode(DirectMmapMode mode, string reason)
+    {
+        Mode = mode;
+        ModeReason = reason;
+        LogMode(_logger, mode, reason);
+    }
+
+    /// <summary>
+    /// Answers an OPEN of <paramref name="node"/> with <paramref name="region"/>. A node serves one region at a
+    /// time (the kernel allows one backing file per inode), which is why per-caller regions need per-caller nodes.
+    /// </summary>
+    public Result<OpenReply> Open(NodeId node, MmapRegion region)
+    {
+        if (region.IsDestroyed) return Errno.ESTALE;
+        var mode = Mode;
+        int backingId = 0;
+        if (mode == DirectMmapMode.Passthrough)
+        {
+            var acquired = AcquireBacking(region);
+            if (acquired.TryGetValue(out int id)) backingId = id;
+            else if (acquired.Error == Errno.EPERM || acquired.Error == Errno.EOPNOTSUPP)
+            {
+                SetMode(DirectMmapMode.PageCache, $"the kernel refused a backing file ({acquired.Error}); using the page cache");
+                mode = DirectMmapMode.PageCache;
+            }
+            else return acquired.Error;
+        }
+        region.AddClientOpen();
+        if (mode == DirectMmapMode.PageCache) _mirror.Bind(node, region);
+        ulong handle = (ulong)Interlocked.Increment(ref _nextHandle);
+        _opens[handle] = new OpenRegion(node, region, mode);
+        return mode switch
+        {
+            DirectMmapMode.Passthrough => new OpenReply(new FileHandle(handle), OpenReplyFlags.Passthrough, backingId),
+            // Keep the cache across opens: it mirrors the region, it is not stale because a file was reopened.
+            DirectMmapMode.PageCache => new OpenReply(new FileHandle(handle), OpenReplyFlags.KeepCache),
+            _ => new OpenReply(new FileHandle(handle), OpenReplyFlags.DirectIo),
+        };
+    }
+
+    /// <summary>Whether <paramref name="handle"/> came from <see cref="Open"/>.</summary>
+    public bool Owns(FileHandle handle) => _opens.ContainsKey(handle.Value);
+
+    /// <summary>The region an open file handle serves.</summary>
+    public MmapRegion? RegionOf(FileHandle handle) => _opens.TryGetValue(handle.Value, out var o) ? o.Region : null;
+
+    /// <summary>RELEASE of a handle from <see cref="Open"/>. The last release of a region raises <see cref="MmapAddressSpace.LastClientReleased"/>.</summary>
+    public Errno Release(FileHandle handle)
+    {
+        if (!_opens.TryRemove(handle.Value, out var open)) return Errno.EBADF;
+        if (open.Mode == DirectMmapMode.Passthrough) ReleaseBacking(open.Region);
+        if (open.Mode == DirectMmapMode.PageCache) _mirror.Unbind(open.Node, open.Region);
+        AddressSpace.OnClientReleased(open.Region);
+        return Errno.Ok;
+    }
+
+    /// <summary>READ on a region file (page-cache and no-mmap modes; passthrough files never send READ).</summary>
+    public Result<int> Read(FileHandle handle, long offset, Span<byte> buffer)
+    {
+        if (!_opens.TryGetValue(handle.Value, out var open)) return Errno.EBADF;
+        if (open.Region.IsDestroyed) return Errno.ESTALE;
+        return _mirror.Read(open.Node, open.Region, offset, buffer);
+    }
+
+    /// <summary>WRITE on a region file: merged into the region; past its end EPERM, as a sealed memfd answers.</summary>
+    public Result<int> Write(FileHandle handle, long offset, ReadOnlySpan<byte> data)
+    {
+        if (!_opens.TryGetValue(handle.Value, out var open)) return Errno.EBADF;
+        if (open.Region.IsDestroyed) return Errno.ESTALE;
+        return _mirror.Write(open.Node, open.Region, offset, data);
+    }
+
+    /// <summary>Page-cache mode: the kernel forgot <paramref name="node"/>; its cached pages are gone.</summary>
+    public void Forget(NodeId node) => _mirror.Forget(node);
+
+    /// <summary>
+    /// Page-cache mode: makes clients and server agree on <paramref name="region"/> — pulls unsynced client
+    /// writes (NOTIFY_RETRIEVE) and pushes server changes (NOTIFY_STORE). Returns the pages pushed. A no-op in
+    /// passthrough mode, where both sides already share the pages.
+    /// </summary>
+    public Task<int> SyncAsync(MmapRegion region, CancellationToken cancellationToken = default) =>
+        Mode == DirectMmapMode.PageCache ? _mirror.SyncAsync(region, cancellationToken) : Task.FromResult(0);
+
+    /// <summary>Page-cache mode: pulls client writes of <paramref name="region"/> into it (NOTIFY_RETRIEVE).</summary>
+    public Task PullAsync(MmapRegion region, CancellationToken cancellationToken = default) =>
+        Mode == DirectMmapMode.PageCache ? _mirror.PullAsync(region, cancellationToken) : Task.CompletedTask;
+
+    /// <summary>Page-cache mode: stores a range of <paramref name="region"/> into clients' page caches (NOTIFY_STORE), cached there or not.</summary>
+    public Task PushAsync(MmapRegion region, long offset, long length, CancellationToken cancellationToken = default) =>
+        Mode == DirectMmapMode.PageCache ? _mirror.PushRangeAsync(region, offset, length, cancellationToken) : Task.CompletedTask;
+
+    /// <summary>Syncs every region every <paramref name="interval"/> until disposed (page-cache mode).</summary>
+    public IDisposable StartPeriodicSync(TimeSpan interval)
+    {
+        var cts = new CancellationTokenSource();
+        _ = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(interval);
+            while (await timer.WaitForNextTickAsync(cts.Token).ConfigureAwait(false))
+                foreach (var region in AddressSpace.Regions)
+                    try
+                    {
+                        await SyncAsync(region, cts.Token).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        LogSyncFailed(_logger, e, region.ToString());
+                    }
+        });
+        return cts;
+    }
+
+    private Result<int> AcquireBacking(MmapRegion region)
+    {
+        var connection = _connection ?? throw new InvalidOperationException("RegionBinder.Init was not called");
+        lock (_backingLock)
+        {
+            if (_backing.TryGetValue(region, out var entry))
+            {
+                _backing[region] = (entry.File, entry.Opens + 1);
+                return entry.File.Id;
+            }
+            try
+            {
+                var file = connection.OpenBackingFile(region.Memfd);
+                _backing[region] = (file, 1);
+                return file.Id;
+            }
+            catch (FuseException e)
+            {
+                LogBackingRefused(_logger, region.ToString(), e.Message);
+                return e.Errno;
+            }
+        }
+    }
+
+    private void ReleaseBacking(MmapRegion region)
+    {
+        lock (_backingLock)
+        {
+            if (!_backing.TryGetValue(region, out var entry)) return;
+            if (entry.Opens > 1)
+            {
+                _backing[region] = (entry.File, entry.Opens - 1);
+                return;
+            }
+            _backing.Remove(region);
+            // Files already open (and mappings) keep working on a closed backing id.
+            entry.File.Dispose();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Direct mmap: {Mode} ({Reason})")]
+    private static partial void LogMode(ILogger logger, DirectMmapMode mode, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Backing file for region {Region} refused: {Reason}")]
+    private static partial void LogBackingRefused(ILogger logger, string region, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Periodic sync of region {Region} failed")]
+    private static partial void LogSyncFailed(ILogger logger, Exception exception, string region);
+}
