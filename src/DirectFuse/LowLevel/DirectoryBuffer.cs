@@ -29,6 +29,7 @@ public sealed class DirectoryBuffer
     /// <summary>Adds a plain entry (READDIR). In plus mode this adds an entry with no attributes.</summary>
     public bool TryAdd(ReadOnlySpan<byte> name, ulong ino, uint mode, long nextOffset)
     {
+        CheckName(name.Length);
         if (IsPlus)
         {
             var entry = new EntryReply { NodeId = new NodeId(0), Attr = new FileAttr { Ino = ino, Mode = mode } };
@@ -45,6 +46,7 @@ public sealed class DirectoryBuffer
 
     public bool TryAdd(string name, ulong ino, uint mode, long nextOffset)
     {
+        CheckName(name.Length);
         Span<byte> utf8 = stackalloc byte[Encoding.UTF8.GetMaxByteCount(name.Length)];
         int n = Encoding.UTF8.GetBytes(name, utf8);
         return TryAdd(utf8[..n], ino, mode, nextOffset);
@@ -53,6 +55,7 @@ public sealed class DirectoryBuffer
     /// <summary>Adds an entry with attributes (READDIRPLUS); a non-zero node id takes a lookup reference.</summary>
     public bool TryAddPlus(ReadOnlySpan<byte> name, in EntryReply entry, long nextOffset)
     {
+        CheckName(name.Length);
         if (!IsPlus) return TryAdd(name, entry.Attr.Ino, entry.Attr.Mode, nextOffset);
         int size = Align(FuseEntryOut.Size + FuseDirent.Size + name.Length);
         if (_used + size > _buffer.Length) return false;
@@ -68,6 +71,7 @@ public sealed class DirectoryBuffer
 
     public bool TryAddPlus(string name, in EntryReply entry, long nextOffset)
     {
+        CheckName(name.Length);
         Span<byte> utf8 = stackalloc byte[Encoding.UTF8.GetMaxByteCount(name.Length)];
         int n = Encoding.UTF8.GetBytes(name, utf8);
         return TryAddPlus(utf8[..n], entry, nextOffset);
@@ -79,6 +83,15 @@ public sealed class DirectoryBuffer
         MemoryMarshal.Write(dst, in d);
         name.CopyTo(dst[FuseDirent.Size..]);
         dst[(FuseDirent.Size + name.Length)..].Clear();
+    }
+
+    /// <summary>FUSE_NAME_MAX: the kernel rejects a whole listing (EIO) that holds a longer name.</summary>
+    public const int NameMax = 1024;
+
+    private static void CheckName(int length)
+    {
+        if (length == 0 || length > NameMax)
+            throw new ArgumentException($"a directory entry name must be 1 to {NameMax} bytes long, not {length}");
     }
 
     private static int Align(int size) => (size + 7) & ~7;
