@@ -62,8 +62,15 @@ public sealed unsafe class MmapAddressSpace : IDisposable
     /// page-aligned offset when null). Throws <see cref="ArgumentException"/> for misaligned or overlapping
     /// ranges (the message names both ranges) and <see cref="FuseException"/> EDQUOT/EFBIG past the limits.
     /// </summary>
-    public MmapRegion CreateRegion(long size, long? offset = null, string? shareKey = null, RegionLifetime lifetime = RegionLifetime.KeepUntilDestroyed)
+    /// <param name="size">The extent in the address space (a page multiple); counts against the quota.</param>
+    /// <param name="offset">Where in the address space, or null for the lowest free offset.</param>
+    /// <param name="shareKey">Who shares it (shown in statistics).</param>
+    /// <param name="lifetime">Whether it is freed after its last user.</param>
+    /// <param name="length">The memfd's (file's) length, up to <paramref name="size"/>; null for the whole size.</param>
+    public MmapRegion CreateRegion(long size, long? offset = null, string? shareKey = null, RegionLifetime lifetime = RegionLifetime.KeepUntilDestroyed, long? length = null)
     {
+        if (length is { } l && (l <= 0 || l > size))
+            throw new ArgumentException($"region length {l} must be positive and at most its size {size}", nameof(length));
         if (size <= 0 || size % PageSize != 0)
             throw new ArgumentException($"region size {size} is not a positive multiple of the page size ({PageSize})", nameof(size));
         if (offset is { } o && (o < 0 || o % PageSize != 0))
@@ -85,7 +92,7 @@ public sealed unsafe class MmapAddressSpace : IDisposable
             if (index < _sorted.Length && _sorted[index].Offset < start + size)
                 throw Overlap(start, size, _sorted[index]);
 
-            var region = Allocate(start, size, shareKey);
+            var region = Allocate(start, size, length ?? size, shareKey);
             if (_view != 0) region.MapAt(_view + (nint)start);
             var next = new MmapRegion[_sorted.Length + 1];
             Array.Copy(_sorted, next, index);
@@ -101,7 +108,7 @@ public sealed unsafe class MmapAddressSpace : IDisposable
     private static ArgumentException Overlap(long start, long size, MmapRegion existing) =>
         new($"region [0x{start:x}, 0x{start + size:x}) overlaps existing region {existing}");
 
-    private MmapRegion Allocate(long start, long size, string? shareKey)
+    private MmapRegion Allocate(long start, long size, long length, string? shareKey)
     {
         int fd = Libc.memfd_create($"directfuse-region-{start:x}", Libc.MFD_CLOEXEC | Libc.MFD_ALLOW_SEALING);
         if (fd < 0) throw new FuseException(Errno.Last, $"memfd_create failed: {Errno.Last}");
@@ -109,13 +116,13 @@ public sealed unsafe class MmapAddressSpace : IDisposable
         try
         {
             // Sparse: ftruncate allocates nothing; pages appear on first touch.
-            if (Libc.ftruncate(fd, size) != 0) throw new FuseException(Errno.Last, $"sizing region to {size} bytes failed: {Errno.Last}");
+            if (Libc.ftruncate(fd, length) != 0) throw new FuseException(Errno.Last, $"sizing region to {length} bytes failed: {Errno.Last}");
             // Neither side may resize it any more: no SIGBUS for the server, EPERM for a client trying.
             if (Libc.fcntl(fd, Libc.F_ADD_SEALS, Libc.F_SEAL_GROW | Libc.F_SEAL_SHRINK | Libc.F_SEAL_SEAL) != 0)
                 throw new FuseException(Errno.Last, $"sealing the region failed: {Errno.Last}");
             nint address = Libc.mmap(0, (nint)size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
             if (address == Libc.MAP_FAILED) throw new FuseException(Errno.Last, $"mapping the region failed: {Errno.Last}");
-            return new MmapRegion(this, start, size, shareKey, handle, address);
+            return new MmapRegion(this, start, size, length, shareKey, handle, address);
         }
         catch
         {

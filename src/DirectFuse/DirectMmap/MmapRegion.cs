@@ -21,11 +21,12 @@ public sealed unsafe class MmapRegion
     private int _clientOpens;
     private int _serverHandles;
 
-    internal MmapRegion(MmapAddressSpace space, long offset, long size, string? shareKey, SafeFileHandle memfd, nint address)
+    internal MmapRegion(MmapAddressSpace space, long offset, long size, long length, string? shareKey, SafeFileHandle memfd, nint address)
     {
         _space = space;
         Offset = offset;
         Size = size;
+        Length = length;
         ShareKey = shareKey;
         _memfd = memfd;
         _address = address;
@@ -33,7 +34,13 @@ public sealed unsafe class MmapRegion
 
     /// <summary>Where the region starts in the address space (a multiple of the page size).</summary>
     public long Offset { get; }
+    /// <summary>The region's extent in the address space and its share of the quota (a page multiple).</summary>
     public long Size { get; }
+    /// <summary>
+    /// The memfd's length: what clients see as the file size, and the bytes the server may touch. Equal to
+    /// <see cref="Size"/> unless the region backs a file of another length (the last page then ends early).
+    /// </summary>
+    public long Length { get; }
     public long End => Offset + Size;
     /// <summary>The key that decided who shares this region (UID, PID, or a server-chosen name).</summary>
     public string? ShareKey { get; }
@@ -50,14 +57,14 @@ public sealed unsafe class MmapRegion
     /// <summary>The region's bytes in the server's memory: reads and writes here are what clients see, without copies.</summary>
     public Span<byte> GetSpan(long offset, int length)
     {
-        if (offset < 0 || length < 0 || offset + length > Size)
+        if (offset < 0 || length < 0 || offset + length > Length)
             throw new ArgumentOutOfRangeException(nameof(offset), $"[{offset}, {offset + length}) is outside region {this}");
         return new Span<byte>((byte*)Address + offset, length);
     }
 
     /// <summary>The whole region as one span (regions up to 2 GiB).</summary>
-    public Span<byte> Span => Size <= int.MaxValue
-        ? new Span<byte>((byte*)Address, (int)Size)
+    public Span<byte> Span => Length <= int.MaxValue
+        ? new Span<byte>((byte*)Address, (int)Length)
         : throw new InvalidOperationException($"region {this} is larger than a span can cover; use GetSpan");
 
     /// <summary>Bytes of the region that have pages allocated (touched by the server or a client).</summary>

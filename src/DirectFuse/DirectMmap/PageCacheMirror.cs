@@ -68,15 +68,15 @@ internal sealed class PageCacheMirror
     /// <summary>READ: a page fault or read(2) of the node, served from the region.</summary>
     public int Read(NodeId node, MmapRegion region, long offset, Span<byte> buffer)
     {
-        if (offset >= region.Size) return 0;
-        int n = (int)Math.Min(buffer.Length, region.Size - offset);
+        if (offset >= region.Length) return 0;
+        int n = (int)Math.Min(buffer.Length, region.Length - offset);
         lock (_lock)
         {
             region.GetSpan(offset, n).CopyTo(buffer);
             if (_bindings.TryGetValue((node, region), out var b))
                 // Remember what the kernel now caches for each whole page it receives.
-                for (long page = (offset + Page - 1) / Page; (page + 1) * Page <= offset + n; page++)
-                    b.Base[page] = buffer.Slice((int)(page * Page - offset), Page).ToArray();
+                for (long page = (offset + Page - 1) / Page; page * Page + PageLength(region, page) <= offset + n && page * Page < region.Length; page++)
+                    b.Base[page] = buffer.Slice((int)(page * Page - offset), PageLength(region, page)).ToArray();
         }
         return n;
     }
@@ -84,8 +84,8 @@ internal sealed class PageCacheMirror
     /// <summary>WRITE (writeback or write(2)): merges the client's bytes into the region.</summary>
     public Result<int> Write(NodeId node, MmapRegion region, long offset, ReadOnlySpan<byte> data)
     {
-        if (offset >= region.Size) return Errno.EPERM; // the region cannot grow, as a sealed memfd refuses
-        int n = (int)Math.Min(data.Length, region.Size - offset);
+        if (offset >= region.Length) return Errno.EPERM; // the region cannot grow, as a sealed memfd refuses
+        int n = (int)Math.Min(data.Length, region.Length - offset);
         lock (_lock)
         {
             _bindings.TryGetValue((node, region), out var b);
@@ -131,11 +131,11 @@ internal sealed class PageCacheMirror
             foreach (var b in _bindings.Values)
                 if (b.Region == region)
                     foreach (var (page, copy) in b.Base)
-                        if (!region.GetSpan(page * Page, Page).SequenceEqual(copy)) dirty.Add((b, page));
+                        if (!PageOf(region, page).SequenceEqual(copy)) dirty.Add((b, page));
         foreach (var (b, page) in dirty)
         {
             byte[] bytes;
-            lock (_lock) bytes = region.GetSpan(page * Page, Page).ToArray();
+            lock (_lock) bytes = PageOf(region, page).ToArray();
             var errno = notifier.Store(b.Node, page * Page, bytes);
             if (errno == Errno.ENOENT) { lock (_lock) b.Base.Clear(); continue; }
             if (!errno.IsOk) throw new FuseException(errno, $"NOTIFY_STORE to node {b.Node} failed: {errno}");
@@ -150,14 +150,14 @@ internal sealed class PageCacheMirror
     {
         await PullAsync(region, cancellationToken).ConfigureAwait(false);
         var notifier = _notifier() ?? throw new InvalidOperationException("the session is not running");
-        long first = offset / Page, last = (Math.Min(region.Size, offset + length) + Page - 1) / Page;
+        long first = offset / Page, last = (Math.Min(region.Length, offset + length) + Page - 1) / Page;
         List<Binding> bound;
         lock (_lock) bound = _bindings.Values.Where(b => b.Region == region).ToList();
         foreach (var b in bound)
             for (long page = first; page < last; page++)
             {
                 byte[] bytes;
-                lock (_lock) bytes = region.GetSpan(page * Page, Page).ToArray();
+                lock (_lock) bytes = PageOf(region, page).ToArray();
                 var errno = notifier.Store(b.Node, page * Page, bytes);
                 if (errno == Errno.ENOENT) break;
                 if (!errno.IsOk) throw new FuseException(errno, $"NOTIFY_STORE to node {b.Node} failed: {errno}");
@@ -175,14 +175,21 @@ internal sealed class PageCacheMirror
                 var ranges = new List<(long, long)>();
                 foreach (long page in b.Base.Keys.Order())
                 {
+                    long length = PageLength(region, page);
+                    if (length <= 0) continue;
                     if (ranges.Count > 0 && ranges[^1].Item1 + ranges[^1].Item2 == page * Page)
-                        ranges[^1] = (ranges[^1].Item1, ranges[^1].Item2 + Page);
-                    else ranges.Add((page * Page, Page));
+                        ranges[^1] = (ranges[^1].Item1, ranges[^1].Item2 + length);
+                    else ranges.Add((page * Page, length));
                 }
                 result.Add((b, ranges));
             }
         return result;
     }
+
+    /// <summary>Bytes of page <paramref name="page"/> inside the region (the last page may end early).</summary>
+    private static int PageLength(MmapRegion region, long page) => (int)Math.Clamp(region.Length - page * Page, 0, Page);
+
+    private static Span<byte> PageOf(MmapRegion region, long page) => region.GetSpan(page * Page, PageLength(region, page));
 
     /// <summary>Applies bytes from the kernel: where a base is known only the client's changes land. Caller holds the lock.</summary>
     private static void MergeFromKernel(Binding? b, MmapRegion region, long offset, ReadOnlySpan<byte> data)
@@ -211,7 +218,7 @@ internal sealed class PageCacheMirror
             else
             {
                 incoming.CopyTo(dst);
-                if (incoming.Length == Page) b.Base[page] = incoming.ToArray();
+                if (incoming.Length == PageLength(region, page)) b.Base[page] = incoming.ToArray();
             }
         }
     }

@@ -19,6 +19,7 @@ public sealed class DirectoryBuffer
     {
         _buffer = buffer;
         _used = 0;
+        Count = 0;
         IsPlus = plus;
     }
 
