@@ -12,6 +12,7 @@ public static class Program
         {
             MountCommand.Create(),
             UnmountCommand.Create(),
+            RegionsCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

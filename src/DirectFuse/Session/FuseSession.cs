@@ -31,6 +31,8 @@ public sealed partial class FuseSession : IDisposable
     }
 
     public string MountPoint => _mount.MountPoint;
+    /// <summary>The FUSE connection number (/sys/fs/fuse/connections/N), if it could be read from mountinfo.</summary>
+    public uint? ConnectionId => _mount.ConnectionId;
     public FuseConnection Connection => _core.Connection;
     public FuseNotifier Notifier => _core.Notifier;
     /// <summary>True when mounted through fusermount3 (not root, or auto_unmount).</summary>

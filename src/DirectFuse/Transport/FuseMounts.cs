@@ -10,6 +10,10 @@ public static class FuseMounts
     public static bool IsFuseMount(string mountPoint) =>
         MountTable.FindDeviceMinor(Path.GetFullPath(mountPoint), "fuse") is not null;
 
+    /// <summary>The FUSE connection number (as in /sys/fs/fuse/connections) of the mount at <paramref name="mountPoint"/>, read from mountinfo without touching the mount.</summary>
+    public static uint? ConnectionId(string mountPoint) =>
+        MountTable.FindDeviceMinor(Path.GetFullPath(mountPoint), "fuse");
+
     /// <summary>
     /// Unmounts the FUSE file system at <paramref name="mountPoint"/>: umount(2) as root (lazily if it is
     /// busy), fusermount3 -u otherwise. Throws <see cref="MountException"/> with a one-line reason.

@@ -1,0 +1,27 @@
+using System.Text.Json.Serialization;
+
+namespace DirectFuse.DirectMmap;
+
+/// <summary>One region as the <c>regions</c> command shows it.</summary>
+public sealed record RegionInfo(
+    long Offset, long Size, long Length, long Resident, string? ShareKey, int ClientOpens, int ServerHandles, string? Label);
+
+/// <summary>A running server's regions and totals against its quota.</summary>
+public sealed record RegionReport(
+    string MountPoint, string Mode, string ModeReason, long Quota, long Reserved, long Resident, IReadOnlyList<RegionInfo> Regions)
+{
+    /// <summary>Takes a snapshot of <paramref name="binder"/>'s address space; <paramref name="label"/> names a region (a path, say).</summary>
+    public static RegionReport Capture(string mountPoint, RegionBinder binder, Func<MmapRegion, string?>? label = null)
+    {
+        var regions = binder.AddressSpace.Regions
+            .Select(r => new RegionInfo(r.Offset, r.Size, r.Length, r.ResidentBytes, r.ShareKey, r.ClientOpens, r.ServerHandles, label?.Invoke(r)))
+            .ToList();
+        var usage = binder.AddressSpace.Usage;
+        return new RegionReport(mountPoint, binder.Mode.ToString(), binder.ModeReason, usage.Quota, usage.Reserved,
+            regions.Sum(r => r.Resident), regions);
+    }
+}
+
+[JsonSerializable(typeof(RegionReport))]
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+public sealed partial class RegionReportJson : JsonSerializerContext;
