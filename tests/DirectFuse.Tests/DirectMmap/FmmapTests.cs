@@ -217,4 +217,29 @@ public sealed class FmmapTests
         next.Ok("write 0 next");
         Assert.Equal("next", Encoding.ASCII.GetString(fs.RegionFor("uid:0")!.GetSpan(0, 4)));
     }
+
+    /// <summary>
+    /// The 2010 patch marked direct mappings DONT_COPY. Through passthrough a client's mapping is an ordinary
+    /// shared mapping, so a forked child inherits it and shares the pages (only the client itself could opt
+    /// out with madvise(MADV_DONTFORK)); the region lives on while the child maps it.
+    /// </summary>
+    [Fact]
+    public void A_forked_child_inherits_the_shared_mapping()
+    {
+        var fs = new FmmapFileSystem(Size);
+        using var m = Mount(fs);
+        const string script = """
+            import mmap, os, sys
+            fd = os.open(sys.argv[1], os.O_RDWR)
+            mm = mmap.mmap(fd, 4096, mmap.MAP_SHARED)
+            os.close(fd)
+            pid = os.fork()
+            if pid == 0:
+                mm[0:5] = b'child'
+                os._exit(0)
+            os.waitpid(pid, 0)
+            print(mm[0:5].decode())
+            """;
+        Assert.Equal("child", Run.PythonScript(script, Buffer(m)).EnsureSuccess("fork").StdOut.Trim());
+    }
 }
