@@ -104,7 +104,9 @@ internal sealed partial class FuseSessionCore
         var want = InitFlags.AsyncRead | InitFlags.BigWrites | InitFlags.AtomicOTrunc | InitFlags.AutoInvalData
             | InitFlags.AsyncDio | InitFlags.ParallelDirops | InitFlags.MaxPages | InitFlags.HasIoctlDir
             | InitFlags.SetxattrExt | InitFlags.InitExt | InitFlags.DoReaddirplus | InitFlags.ReaddirplusAuto
-            | InitFlags.DirectIoAllowMmap | InitFlags.HandleKillprivV2 | InitFlags.HasExpireOnly;
+            | InitFlags.DirectIoAllowMmap | InitFlags.HasExpireOnly;
+        // Not HANDLE_KILLPRIV(_V2): then the kernel clears suid/sgid itself (with a SETATTR) on writes,
+        // truncates and chown by unprivileged callers, instead of leaving it to every file system.
         if (Overrides(fs, nameof(LowLevelFileSystem.SetLkAsync))) want |= InitFlags.PosixLocks | InitFlags.FlockLocks;
         return want;
     }
