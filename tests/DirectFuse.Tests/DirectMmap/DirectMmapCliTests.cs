@@ -75,6 +75,7 @@ public sealed class DirectMmapCliTests
             Run.AsNobody("fusermount3", "-u", mnt);
             if (!server.WaitForExit(10_000)) server.Kill();
             Mounts.ForceUnmount(mnt);
+            Directory.Delete(mnt);
         }
     }
 

@@ -1,0 +1,170 @@
+using DirectFuse.Tests.Infrastructure;
+
+namespace DirectFuse.Tests.Cli;
+
+/// <summary>The <c>directfuse</c> command as a user runs it: a separate server process, real clients.</summary>
+public sealed class CliTests
+{
+    private const int SIGINT = 2, SIGKILL = 9, SIGTERM = 15;
+
+    private static string NewMountPoint() => Directory.CreateTempSubdirectory("df-cli-").FullName;
+
+    [Theory]
+    [InlineData(SIGINT)]
+    [InlineData(SIGTERM)]
+    public void Signal_unmounts_and_exits_cleanly(int signal)
+    {
+        string mnt = NewMountPoint();
+        using var server = CliProcess.Start(mnt, "mount", "memfs", mnt);
+        server.WaitForMounted();
+        Run.Shell($"echo hi > '{mnt}/f' && cat '{mnt}/f'").EnsureSuccess("write through the CLI mount");
+        server.Signal(signal);
+        Assert.True(server.WaitForExit(TimeSpan.FromSeconds(20)), "the server did not exit after the signal");
+        Assert.Equal(0, server.ExitCode);
+        Assert.False(Mounts.IsFuseMounted(mnt), "the mount outlived the server");
+    }
+
+    [Fact]
+    public void Unmount_command_ends_the_server()
+    {
+        string mnt = NewMountPoint();
+        using var server = CliProcess.Start(mnt, "mount", "memfs", mnt);
+        server.WaitForMounted();
+        CliProcess.RunToEnd("unmount", mnt).EnsureSuccess("directfuse unmount");
+        Assert.True(server.WaitForExit(TimeSpan.FromSeconds(20)), "the server did not exit after unmount");
+        Assert.Equal(0, server.ExitCode);
+        Assert.Contains("unmounted", server.StdOut);
+    }
+
+    [Fact]
+    public void Killed_server_never_hangs_clients_and_the_mount_can_be_removed()
+    {
+        string mnt = NewMountPoint();
+        using var server = CliProcess.Start(mnt, "mount", "memfs", mnt);
+        server.WaitForMounted();
+        server.Signal(SIGKILL);
+        Assert.True(server.WaitForExit(TimeSpan.FromSeconds(10)));
+        // The kernel aborts the connection when the device fd closes: clients fail fast instead of hanging.
+        var stat = Run.Process("stat", [mnt], TimeSpan.FromSeconds(10));
+        Assert.NotEqual(0, stat.ExitCode);
+        Assert.Contains("Transport endpoint is not connected", stat.StdErr);
+        CliProcess.RunToEnd("unmount", mnt).EnsureSuccess("directfuse unmount of a dead mount");
+        Assert.False(Mounts.IsFuseMounted(mnt));
+    }
+
+    [Fact]
+    public void Auto_unmount_removes_the_mount_when_the_server_is_killed()
+    {
+        string mnt = NewMountPoint();
+        using var server = CliProcess.Start(mnt, "mount", "memfs", mnt, "-o", "auto_unmount");
+        server.WaitForMounted();
+        Assert.True(Mounts.IsFuseMounted(mnt));
+        server.Signal(SIGKILL);
+        Assert.True(Mounts.WaitUntilUnmounted(mnt, TimeSpan.FromSeconds(10)), "fusermount3 did not unmount after the server died");
+    }
+
+    [Fact]
+    public void Debug_prints_one_line_per_request()
+    {
+        string mnt = NewMountPoint();
+        using var server = CliProcess.Start(mnt, "mount", "memfs", mnt, "--debug", "--threads", "3");
+        server.WaitForMounted();
+        Assert.Contains("3 threads", server.StdOut);
+        Run.Process("stat", Path.Combine(mnt, "nothing-here"));
+        server.Signal(SIGTERM);
+        Assert.True(server.WaitForExit(TimeSpan.FromSeconds(20)));
+        string log = server.StdOut + server.StdErr;
+        Assert.Matches(@"LOOKUP nodeid=1 uid=0 pid=\d+ -> -ENOENT", log);
+        Assert.Contains("INIT", log);
+    }
+
+    [Fact]
+    public void Missing_mount_point_is_a_one_line_error()
+    {
+        var result = CliProcess.RunToEnd("mount", "memfs", "/nonexistent/df-mnt");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("directfuse: mount point '/nonexistent/df-mnt' does not exist", result.StdErr.Trim());
+    }
+
+    [Fact]
+    public void Busy_mount_point_is_a_one_line_error()
+    {
+        string mnt = NewMountPoint();
+        using var server = CliProcess.Start(mnt, "mount", "memfs", mnt);
+        server.WaitForMounted();
+        var second = CliProcess.RunToEnd("mount", "memfs", mnt);
+        Assert.Equal(1, second.ExitCode);
+        Assert.Contains("is busy", second.StdErr);
+        Assert.Single(second.StdErr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void Unknown_mount_option_is_a_one_line_error()
+    {
+        string mnt = NewMountPoint();
+        var result = CliProcess.RunToEnd("mount", "memfs", mnt, "-o", "allow_other,bogus=1");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("unknown or malformed mount option 'bogus=1'", result.StdErr);
+        Directory.Delete(mnt);
+    }
+
+    [Fact]
+    public void Unmounting_something_that_is_not_a_FUSE_mount_fails_clearly()
+    {
+        var result = CliProcess.RunToEnd("unmount", Path.GetTempPath());
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("is not a FUSE mount point", result.StdErr);
+    }
+
+    [Fact]
+    public void Allow_other_lets_another_user_in_and_gives_them_their_own_files()
+    {
+        string mnt = NewMountPoint();
+        using var server = CliProcess.Start(mnt, "mount", "memfs", mnt, "-o", "allow_other");
+        server.WaitForMounted();
+        Run.Process("chmod", "1777", mnt).EnsureSuccess("chmod");
+        const string script = "import os,sys; p=os.path.join(sys.argv[1],'mine'); open(p,'w').write('x'); st=os.stat(p); print(st.st_uid, st.st_gid)";
+        var result = Run.AsNobody(Run.Python, "-c", script, mnt).EnsureSuccess("python3 as nobody");
+        Assert.Equal("65534 65534", result.StdOut.Trim());
+    }
+
+    [Fact]
+    public void Without_allow_other_another_user_is_kept_out()
+    {
+        string mnt = NewMountPoint();
+        using var server = CliProcess.Start(mnt, "mount", "memfs", mnt);
+        server.WaitForMounted();
+        var result = Run.AsNobody("ls", mnt);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("Permission denied", result.StdErr);
+    }
+
+    [Fact]
+    public void A_non_root_user_mounts_through_fusermount3()
+    {
+        string mnt = NewMountPoint();
+        Run.Process("chown", "65534:65534", mnt).EnsureSuccess("chown");
+        // The unprivileged server: the same command, run as nobody.
+        var psi = new System.Diagnostics.ProcessStartInfo("setpriv") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", "dotnet", CliProcess.DllPath, "mount", "memfs", mnt })
+            psi.ArgumentList.Add(a);
+        using var server = System.Diagnostics.Process.Start(psi)!;
+        try
+        {
+            string line = server.StandardOutput.ReadLine() ?? server.StandardError.ReadToEnd();
+            Assert.Contains("mounted on", line);
+            Assert.Contains($"fuse.memfs rw,nosuid,nodev,relatime,user_id=65534,group_id=65534", File.ReadAllText("/proc/mounts"));
+            var write = Run.AsNobody("/bin/sh", "-c", $"echo data > '{mnt}/f' && cat '{mnt}/f'").EnsureSuccess("write as nobody");
+            Assert.Equal("data", write.StdOut.Trim());
+            Run.AsNobody("fusermount3", "-u", mnt).EnsureSuccess("fusermount3 -u as nobody");
+            Assert.True(server.WaitForExit(20_000), "the unprivileged server did not exit after fusermount3 -u");
+            Assert.Equal(0, server.ExitCode);
+        }
+        finally
+        {
+            if (!server.HasExited) server.Kill();
+            Mounts.ForceUnmount(mnt);
+            Directory.Delete(mnt);
+        }
+    }
+}
