@@ -21,10 +21,11 @@ public static class FuseMounts
     public static void Unmount(string mountPoint)
     {
         string full = Path.GetFullPath(mountPoint);
-        if (!Directory.Exists(full) && !File.Exists(full))
-            throw new MountException($"'{full}' does not exist", Errno.ENOENT);
+        // mountinfo first: the mount of a dead server cannot even be stat'ed (ENOTCONN).
         if (!IsFuseMount(full))
-            throw new MountException($"'{full}' is not a FUSE mount point", Errno.EINVAL);
+            throw Directory.Exists(full) || File.Exists(full)
+                ? new MountException($"'{full}' is not a FUSE mount point", Errno.EINVAL)
+                : new MountException($"'{full}' does not exist", Errno.ENOENT);
         if (Libc.geteuid() == 0)
         {
             if (Libc.umount2(full, 0) == 0) return;
