@@ -10,6 +10,8 @@ if [ ! -e /dev/fuse ]; then modprobe fuse 2>/dev/null || true; fi
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
+fuse_mounts() { grep -E ' fuse(\.[^ ]*)? ' /proc/mounts | awk '{print $2}' | sort; }
+fuse_mounts > "$results/mounts-before"
 
 dotnet build DirectFuse.slnx -c Release -nologo -v quiet -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
 dotnet test tests/DirectFuse.Tests -c Release --no-build -nologo \
@@ -29,8 +31,9 @@ for trx in "$results"/*.trx; do
   skipped=$((skipped + ${total:-0} - ${executed:-0}))
 done
 
-# Nothing may be left mounted by the tests.
-leftover=$(grep -E ' fuse(\.[^ ]*)? ' /proc/mounts | awk '{print $2}' | grep -E '/df-|/tmp/' || true)
+# Nothing may be left mounted by the tests (mounts that were there before are not theirs).
+fuse_mounts > "$results/mounts-after"
+leftover=$(comm -13 "$results/mounts-before" "$results/mounts-after")
 if [ -n "$leftover" ]; then
   echo "Left-over FUSE mounts after the tests:"; echo "$leftover"
   failed=$((failed + 1))
