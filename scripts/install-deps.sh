@@ -2,8 +2,9 @@
 # Installs the Debian packages DirectFuse's tests and tools use. Idempotent; needs root for apt-get.
 #   fuse3      fusermount3 (unprivileged mounts, auto_unmount) and /etc/fuse.conf
 #   fio, stress-ng, attr, python3   real clients the integration tests drive
+#   sox, libsox-fmt-oss             an OSS client (sox -t oss) for the ossdsp device tests
 set -euo pipefail
-packages=(fuse3 fio stress-ng attr python3 util-linux)
+packages=(fuse3 fio stress-ng attr python3 util-linux sox libsox-fmt-oss)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DirectFuse.Examples.Loopback;
 using DirectFuse.Examples.MemFs;
+using DirectFuse.Examples.OssDsp;
 
 namespace DirectFuse.Cli.Commands;
 
@@ -12,8 +13,7 @@ internal static class MountCommand
         var mount = new Command("mount", "Mount an example file system and serve it until unmounted or interrupted");
         mount.Add(MemFs());
         mount.Add(Loopback());
-        mount.Add(DirectMmapCommands.Fmmap());
-        mount.Add(DirectMmapCommands.Shmfs());
+        mount.Add(OssDsp());
         return mount;
     }
 
@@ -45,6 +45,60 @@ internal static class MountCommand
                 () => new LoopbackFileSystem(src, new LoopbackOptions { UsePassthrough = !result.GetValue(noPassthrough) }),
                 cancellationToken,
                 fs => ((LoopbackFileSystem)fs).Describe());
+        });
+        return command;
+    }
+
+    private static Command OssDsp()
+    {
+        var common = new CommonOptions();
+        var devicePath = new Argument<string>("DEVICEPATH") { Description = "Where the device appears (a regular file, created if missing)" };
+        var wav = new Option<string>("--wav") { Description = "The WAV file that receives what is played", Required = true };
+        var raw = new Option<bool>("--raw") { Description = "Also write the raw PCM to standard output (messages then go to standard error)" };
+        var mmap = new Option<string>("--mmap")
+        {
+            Description = "How clients map the buffer: pagecache (default), passthrough (root, zero copy), none",
+            DefaultValueFactory = _ => "pagecache",
+        };
+        mmap.AcceptOnlyFromAmong("pagecache", "passthrough", "none");
+        var command = new Command("ossdsp", "An OSS playback device (/dev/dsp) whose output goes to a WAV file") { devicePath, wav, raw, mmap };
+        common.AddTo(command);
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            string path = Path.GetFullPath(result.GetRequiredValue(devicePath));
+            var mode = result.GetValue(mmap) switch
+            {
+                "passthrough" => DirectFuse.DirectMmap.DirectMmapMode.Passthrough,
+                "none" => DirectFuse.DirectMmap.DirectMmapMode.None,
+                _ => DirectFuse.DirectMmap.DirectMmapMode.PageCache,
+            };
+            Stream? rawOut = null;
+            if (result.GetValue(raw))
+            {
+                rawOut = Console.OpenStandardOutput();
+                Console.SetOut(Console.Error); // standard output carries only samples now
+            }
+            WavSink? sink = null;
+            OssDspDevice? device = null;
+            try
+            {
+                if (Directory.Exists(path)) return MountRunner.Fail($"'{path}' is a directory; the device needs a file path");
+                if (!File.Exists(path)) File.WriteAllBytes(path, []);
+                sink = new WavSink(Path.GetFullPath(result.GetRequiredValue(wav)), rawOut);
+                device = new OssDspDevice(sink, mmap: mode != DirectFuse.DirectMmap.DirectMmapMode.None);
+                var host = new DirectFuse.Devices.DeviceFileSystem(device, new DirectFuse.Devices.DeviceHostOptions { MmapMode = mode });
+                return await MountRunner.RunAsync(result, common, path, "ossdsp", () => host, cancellationToken,
+                    _ => $"mmap: {host.MmapMode.ToString().ToLowerInvariant()} ({host.MmapModeReason}), wav: {result.GetValue(wav)}");
+            }
+            catch (IOException e)
+            {
+                return MountRunner.Fail(e.Message);
+            }
+            finally
+            {
+                device?.Dispose();
+                sink?.Dispose(); // the WAV header is final now
+            }
         });
         return command;
     }

@@ -101,6 +101,8 @@ internal sealed partial class FuseDispatcher
     internal static async ValueTask Ioctl(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseIoctlIn>();
+        // CUSE channels with CUSE_UNRESTRICTED_IOCTL: the retry protocol (FuseDispatcher.Cuse.cs).
+        if ((a.Flags & IoctlFlags.Unrestricted) != 0 && d.Fs is Cuse.ICuseServer cuse) { await CuseIoctl(d, r, cuse).ConfigureAwait(false); return; }
         var input = r.ArgBytes(FuseIoctlIn.Size, (int)Math.Min(a.InSize, (uint)(r.ArgsLength - FuseIoctlIn.Size)));
         var output = r.ReplyPayload(FuseIoctlOut.Size + (int)a.OutSize)[FuseIoctlOut.Size..];
         var result = await d.Fs.IoctlAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), a.Cmd, a.Arg, input, output, a.Flags, r.CancellationToken).ConfigureAwait(false);

@@ -18,7 +18,7 @@ internal static class OpcodeTable
     public static IEnumerable<OpcodeInfo> All => s_byOpcode.Where(i => i is not null).Append(CuseInit)!;
 
     public static readonly OpcodeInfo CuseInit =
-        new(FuseOpcode.CuseInit, "CUSE_INIT", CuseInitIn.Size, FuseDispatcher.NotSupported);
+        new(FuseOpcode.CuseInit, "CUSE_INIT", CuseInitIn.Size, FuseDispatcher.CuseInit);
 
     public static OpcodeInfo? Get(FuseOpcode opcode) =>
         (uint)opcode < (uint)s_byOpcode.Length ? s_byOpcode[(int)opcode] : opcode == FuseOpcode.CuseInit ? CuseInit : null;

@@ -1,0 +1,115 @@
+using DirectFuse.DirectMmap;
+
+namespace DirectFuse.Devices;
+
+/// <summary>
+/// Memory a device shares with clients through mmap(2): one region of a direct-mmap address space (a sealed
+/// memfd the server maps). How clients reach it is up to the FUSE host's <see cref="DirectMmapMode"/>:
+/// </summary>
+/// <remarks>
+/// <para><b>Passthrough</b> (CAP_SYS_ADMIN, Linux 6.9+): the memfd is the open's backing file; clients map the
+/// very pages the server reads through <see cref="Span"/>: zero copy, no requests. read(2) and write(2) of that
+/// open go to the memfd as well and never reach the device.</para>
+/// <para><b>PageCache</b> (no privilege): the open is direct I/O with FUSE_DIRECT_IO_ALLOW_MMAP, so write(2)
+/// still reaches the device while a mapping is served from the page cache (faults are READs of the buffer).
+/// Client stores sit in the kernel's page cache until written back; <see cref="PullAsync"/> fetches them
+/// (NOTIFY_RETRIEVE) before the server reads a range.</para>
+/// </remarks>
+public sealed class DeviceBuffer : IDisposable
+{
+    private readonly MmapAddressSpace _space;
+    private Func<long, Memory<byte>, CancellationToken, Task<int>>? _retrieve;
+    private byte[]? _pullScratch;
+    private readonly SemaphoreSlim _pullLock = new(1, 1);
+
+    /// <param name="size">Bytes; rounded up to whole pages.</param>
+    public DeviceBuffer(long size)
+    {
+        long page = MmapAddressSpace.PageSize;
+        long rounded = (size + page - 1) / page * page;
+        _space = new MmapAddressSpace(new MmapAddressSpaceOptions { Quota = rounded, MaxRegionSize = rounded });
+        Region = _space.CreateRegion(rounded, offset: 0, shareKey: "device-buffer");
+    }
+
+    /// <summary>The region behind the buffer.</summary>
+    public MmapRegion Region { get; }
+    public long Size => Region.Size;
+    /// <summary>The buffer in the server's memory.</summary>
+    public Span<byte> Span => Region.Span;
+    /// <summary>How clients reach the buffer; set by the host at INIT (None until then, and on CUSE).</summary>
+    public DirectMmapMode Mode { get; internal set; } = DirectMmapMode.None;
+
+    internal void AttachPageCache(Func<long, Memory<byte>, CancellationToken, Task<int>> retrieve)
+    {
+        _retrieve = retrieve;
+        Mode = DirectMmapMode.PageCache;
+    }
+
+    internal void Detach()
+    {
+        _retrieve = null;
+    }
+
+    /// <summary>
+    /// Makes <see cref="Span"/> hold what clients stored in [<paramref name="offset"/>, +<paramref name="length"/>).
+    /// Page-cache mode asks the kernel for its cached pages of the range (pages it does not cache were
+    /// written back already, or never touched); passthrough mode has nothing to do.
+    /// </summary>
+    public async Task PullAsync(long offset, int length, CancellationToken cancellationToken = default)
+    {
+        var retrieve = _retrieve;
+        if (Mode != DirectMmapMode.PageCache || retrieve is null || length <= 0) return;
+        long end = Math.Min(Size, offset + length);
+        long page = MmapAddressSpace.PageSize;
+        await _pullLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _pullScratch ??= new byte[Size];
+            long at = offset;
+            while (at < end)
+            {
+                int want = (int)(end - at);
+                int got;
+                try
+                {
+                    got = await retrieve(at, _pullScratch.AsMemory(0, want), cancellationToken).ConfigureAwait(false);
+                }
+                catch (FuseException e) when (e.Errno == Errno.ENOENT)
+                {
+                    return; // the kernel has no inode (nobody has the device open): nothing cached
+                }
+                if (got > 0) _pullScratch.AsSpan(0, got).CopyTo(Region.GetSpan(at, got));
+                // The kernel answers the contiguously cached bytes from the offset: skip an uncached page.
+                at = got > 0 ? at + got : (at / page + 1) * page;
+            }
+        }
+        finally
+        {
+            _pullLock.Release();
+        }
+    }
+
+    /// <summary>Writes back of the client's page cache (FUSE page-cache mode) land here.</summary>
+    internal int StoreFromKernel(long offset, ReadOnlySpan<byte> data)
+    {
+        if (offset >= Size) return 0;
+        int n = (int)Math.Min(data.Length, Size - offset);
+        data[..n].CopyTo(Region.GetSpan(offset, n));
+        return n;
+    }
+
+    /// <summary>A page fault (or read) served from the buffer (FUSE page-cache mode).</summary>
+    internal int LoadForKernel(long offset, Span<byte> destination)
+    {
+        if (offset >= Size) return 0;
+        int n = (int)Math.Min(destination.Length, Size - offset);
+        Region.GetSpan(offset, n).CopyTo(destination);
+        return n;
+    }
+
+    public void Dispose()
+    {
+        _space.Dispose();
+        _pullLock.Dispose();
+    }
+}

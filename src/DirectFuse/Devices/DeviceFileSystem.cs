@@ -1,0 +1,246 @@
+using System.Collections.Concurrent;
+using DirectFuse.DirectMmap;
+using DirectFuse.Interop;
+using DirectFuse.LowLevel;
+using DirectFuse.Protocol;
+using DirectFuse.Session;
+
+namespace DirectFuse.Devices;
+
+/// <summary>
+/// Hosts a <see cref="CharacterDevice"/> as a FUSE file system whose root is the device: mounted on a regular
+/// file (rootmode S_IFREG), every request is for node 1 and no LOOKUP is ever sent, so the device can live at
+/// any path without CUSE. Opens are direct I/O (each read and write reaches the device); ioctls are the
+/// restricted kind; poll wake-ups go out as NOTIFY_POLL; the device's buffer is mapped as described on
+/// <see cref="DeviceBuffer"/>.
+/// </summary>
+public sealed partial class DeviceFileSystem : LowLevelFileSystem
+{
+    private readonly ConcurrentDictionary<ulong, DeviceFile> _files = new();
+    private readonly DeviceHostOptions _options;
+    private readonly Lock _backingLock = new();
+    private BackingFile? _backing;
+    private int _backingOpens;
+    private FuseConnection? _connection;
+    private long _nextHandle;
+
+    public DeviceFileSystem(CharacterDevice device, DeviceHostOptions? options = null)
+    {
+        Device = device;
+        _options = options ?? new DeviceHostOptions();
+    }
+
+    public CharacterDevice Device { get; }
+
+    /// <summary>How the buffer is mapped on this connection (decided at INIT).</summary>
+    public DirectMmapMode MmapMode { get; private set; } = DirectMmapMode.None;
+
+    /// <summary>Why <see cref="MmapMode"/> is what it is.</summary>
+    public string MmapModeReason { get; private set; } = "not initialised";
+
+    /// <summary>
+    /// Mounts <paramref name="device"/> on <paramref name="path"/>, creating an empty regular file there if
+    /// nothing exists yet. Dispose the session to unmount.
+    /// </summary>
+    public static FuseSession Mount(CharacterDevice device, string path, DeviceHostOptions? hostOptions = null, FuseSessionOptions? sessionOptions = null) =>
+        new DeviceFileSystem(device, hostOptions).Mount(path, sessionOptions);
+
+    /// <summary>Mounts this host on <paramref name="path"/> (created as an empty regular file if missing).</summary>
+    public FuseSession Mount(string path, FuseSessionOptions? sessionOptions = null)
+    {
+        path = Path.GetFullPath(path);
+        if (!File.Exists(path) && !Directory.Exists(path)) File.WriteAllBytes(path, []);
+        return FuseSession.Mount(this, path, sessionOptions);
+    }
+
+    public override void Init(FuseConnection connection)
+    {
+        _connection = connection;
+        // A device is no cache: the kernel must not merge, delay or read ahead.
+        connection.Want &= ~(InitFlags.WritebackCache | InitFlags.AsyncRead);
+        var buffer = Device.Buffer;
+        if (buffer is null)
+        {
+            SetMode(DirectMmapMode.None, "the device has no buffer");
+            return;
+        }
+        if (_options.MmapMode == DirectMmapMode.Passthrough)
+        {
+            if (!connection.Offers(InitFlags.Passthrough)) SetMode(DirectMmapMode.PageCache, "the kernel offers no FUSE passthrough");
+            else if (!Capabilities.HasSysAdmin()) SetMode(DirectMmapMode.PageCache, "no CAP_SYS_ADMIN for a passthrough backing file");
+            else
+            {
+                connection.Want |= InitFlags.Passthrough;
+                if (connection.MaxStackDepth is 0 or > 2) connection.MaxStackDepth = 1;
+                SetMode(DirectMmapMode.Passthrough, "the buffer's memfd is the backing file (zero copy)");
+                buffer.Mode = DirectMmapMode.Passthrough;
+                return;
+            }
+        }
+        else if (_options.MmapMode == DirectMmapMode.None)
+        {
+            connection.Want &= ~InitFlags.DirectIoAllowMmap;
+            SetMode(DirectMmapMode.None, "mmap disabled by the server");
+            return;
+        }
+        if (!connection.Offers(InitFlags.DirectIoAllowMmap))
+        {
+            SetMode(DirectMmapMode.None, "the kernel cannot map direct-I/O files (no FUSE_DIRECT_IO_ALLOW_MMAP)");
+            return;
+        }
+        connection.Want |= InitFlags.DirectIoAllowMmap;
+        if (MmapMode != DirectMmapMode.PageCache) SetMode(DirectMmapMode.PageCache, "direct I/O with a page-cache mapping synced by NOTIFY_RETRIEVE");
+        var notifier = connection.Notifier;
+        buffer.AttachPageCache((offset, destination, ct) => notifier.RetrieveAsync(NodeId.Root, offset, destination, ct));
+    }
+
+    private void SetMode(DirectMmapMode mode, string reason)
+    {
+        MmapMode = mode;
+        MmapModeReason = reason;
+    }
+
+    public override void Destroy()
+    {
+        Device.Buffer?.Detach();
+        lock (_backingLock)
+        {
+            _backing?.Dispose();
+            _backing = null;
+        }
+        Device.HostStopped();
+    }
+
+    private FileAttr Attr() => new()
+    {
+        Ino = 1,
+        Mode = StatMode.Regular | (Device.Permissions & 0xFFF),
+        NLink = 1,
+        Uid = _options.Uid ?? Libc.geteuid(),
+        Gid = _options.Gid ?? Libc.getegid(),
+        // Clients such as Python's mmap refuse to map past the size a regular file reports.
+        Size = Device.Buffer?.Size ?? 0,
+        BlkSize = 4096,
+    };
+
+    public override ValueTask<Result<AttrReply>> GetAttrAsync(FuseContext context, NodeId node, FileHandle? handle, CancellationToken cancellationToken) =>
+        node.IsRoot ? Done<AttrReply>(new AttrReply(Attr(), TimeSpan.Zero)) : Done<AttrReply>(Errno.ENOENT);
+
+    /// <summary>Truncation (O_TRUNC, as shells' <c>&gt;</c> redirection does) and time updates are accepted and ignored, as a device node does.</summary>
+    public override ValueTask<Result<AttrReply>> SetAttrAsync(FuseContext context, NodeId node, SetAttrRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Has(SetAttrValid.Mode) || request.Has(SetAttrValid.Uid) || request.Has(SetAttrValid.Gid)) return Done<AttrReply>(Errno.EPERM);
+        return GetAttrAsync(context, node, null, cancellationToken);
+    }
+
+    public override async ValueTask<Result<OpenReply>> OpenAsync(FuseContext context, NodeId node, int flags, CancellationToken cancellationToken)
+    {
+        // FUSE: the root is the device; CUSE opens name node 0.
+        if (!node.IsRoot && !IsCuse) return Errno.ENOENT;
+        var opened = await Device.OpenAsync(context, flags, cancellationToken).ConfigureAwait(false);
+        if (!opened.TryGetValue(out var file)) return opened.Error;
+        file.MapsBuffer = Device.Buffer is not null && MmapMode != DirectMmapMode.None && Device.MapsBuffer(file, MmapMode);
+        ulong handle = (ulong)Interlocked.Increment(ref _nextHandle);
+        if (file.MapsBuffer && MmapMode == DirectMmapMode.Passthrough)
+        {
+            var id = AcquireBacking();
+            if (!id.TryGetValue(out int backingId))
+            {
+                Device.Release(file);
+                return id.Error;
+            }
+            _files[handle] = file;
+            return new OpenReply(new FileHandle(handle), OpenReplyFlags.Passthrough, backingId);
+        }
+        _files[handle] = file;
+        // Direct I/O: every write(2) reaches the device; with DIRECT_IO_ALLOW_MMAP a MAP_SHARED mapping is still
+        // served from the page cache. No KEEP_CACHE: a new open starts with the buffer as the server has it.
+        return new OpenReply(new FileHandle(handle), OpenReplyFlags.DirectIo);
+    }
+
+    private Result<int> AcquireBacking()
+    {
+        var connection = _connection ?? throw new InvalidOperationException("INIT has not happened");
+        lock (_backingLock)
+        {
+            if (_backing is null)
+            {
+                try
+                {
+                    _backing = connection.OpenBackingFile(Device.Buffer!.Region.Memfd);
+                }
+                catch (FuseException e)
+                {
+                    return e.Errno;
+                }
+            }
+            _backingOpens++;
+            return _backing.Id;
+        }
+    }
+
+    private void ReleaseBacking()
+    {
+        lock (_backingLock)
+        {
+            if (--_backingOpens > 0 || _backing is null) return;
+            // Mappings and files already open keep working on a closed backing id.
+            _backing.Dispose();
+            _backing = null;
+        }
+    }
+
+    // The low-level API does not pass the file flags each READ/WRITE carries, so O_NONBLOCK is the one given
+    // to open(2) (or set by an ioctl); a later fcntl(F_SETFL) is not seen.
+    private static DeviceIo Io(FuseContext context, DeviceFile file) =>
+        new(context, file.IsNonBlocking(file.OpenFlags));
+
+    public override ValueTask<Result<int>> ReadAsync(FuseContext context, NodeId node, FileHandle handle, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (!_files.TryGetValue(handle.Value, out var file)) return Done<int>(Errno.EBADF);
+        // In page-cache mode a page fault of the mapping arrives as READ, indistinguishable from read(2).
+        if (file.MapsBuffer && MmapMode == DirectMmapMode.PageCache) return Done<int>(Device.Buffer!.LoadForKernel(offset, buffer.Span));
+        return Device.ReadAsync(file, buffer, Io(context, file), cancellationToken);
+    }
+
+    public override ValueTask<Result<int>> WriteAsync(FuseContext context, NodeId node, FileHandle handle, long offset, ReadOnlyMemory<byte> data, WriteFlags flags, CancellationToken cancellationToken)
+    {
+        // The writeback of a mapped page (FUSE_WRITE_CACHE) carries buffer bytes, not a write(2) stream; its
+        // file handle is only a guess, so it does not have to name an open file.
+        if ((flags & WriteFlags.Cache) != 0)
+            return Device.Buffer is { } b ? Done<int>(b.StoreFromKernel(offset, data.Span)) : Done<int>(Errno.EIO);
+        if (!_files.TryGetValue(handle.Value, out var file)) return Done<int>(Errno.EBADF);
+        return Device.WriteAsync(file, data, Io(context, file), cancellationToken);
+    }
+
+    public override ValueTask<Errno> FlushAsync(FuseContext context, NodeId node, FileHandle handle, ulong lockOwner, CancellationToken cancellationToken) =>
+        _files.TryGetValue(handle.Value, out var file) ? Device.FlushAsync(file, cancellationToken) : Done(Errno.Ok);
+
+    public override ValueTask<Errno> ReleaseAsync(FuseContext context, NodeId node, FileHandle handle, int flags, ReleaseFlags releaseFlags, ulong lockOwner, CancellationToken cancellationToken)
+    {
+        if (!_files.TryRemove(handle.Value, out var file)) return Done(Errno.Ok);
+        if (file.MapsBuffer && MmapMode == DirectMmapMode.Passthrough) ReleaseBacking();
+        Device.Release(file);
+        return Done(Errno.Ok);
+    }
+
+    public override async ValueTask<Result<IoctlReply>> IoctlAsync(FuseContext context, NodeId node, FileHandle handle, uint command, ulong argument, ReadOnlyMemory<byte> input, Memory<byte> output, IoctlFlags flags, CancellationToken cancellationToken)
+    {
+        if (!_files.TryGetValue(handle.Value, out var file)) return Errno.EBADF;
+        var request = new DeviceIoctl(context, command, argument, input, output, unrestricted: false);
+        var result = await Device.IoctlAsync(file, request, cancellationToken).ConfigureAwait(false);
+        if (!result.TryGetValue(out var r)) return result.Error;
+        // Only CUSE may retry; on FUSE the kernel refuses a retry of a restricted ioctl with EIO anyway.
+        if (r.IsRetry) return Errno.EIO;
+        return new IoctlReply(r.Result, r.OutLength);
+    }
+
+    public override async ValueTask<Result<uint>> PollAsync(FuseContext context, NodeId node, FileHandle handle, ulong? pollHandle, uint events, CancellationToken cancellationToken)
+    {
+        if (!_files.TryGetValue(handle.Value, out var file)) return Errno.EBADF;
+        var notifier = _connection!.Notifier;
+        var waiter = pollHandle is { } kh ? new PollWaiter(kh, notifier.PollWakeup) : null;
+        var result = await Device.PollAsync(file, (PollEvents)events, waiter, cancellationToken).ConfigureAwait(false);
+        return result.TryGetValue(out var ready) ? (uint)ready : result.Error;
+    }
+}
