@@ -13,6 +13,8 @@ internal static class MountCommand
         var mount = new Command("mount", "Mount an example file system and serve it until unmounted or interrupted");
         mount.Add(MemFs());
         mount.Add(Loopback());
+        mount.Add(DirectMmapCommands.Fmmap());
+        mount.Add(DirectMmapCommands.Shmfs());
         mount.Add(OssDsp());
         return mount;
     }
