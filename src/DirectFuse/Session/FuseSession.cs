@@ -15,11 +15,9 @@ public sealed partial class FuseSession : IDisposable
     private readonly FuseMount _mount;
     private readonly FuseSessionCore _core;
     private readonly List<FuseChannel> _channels = [];
-    private readonly List<Thread> _workers = [];
-    private readonly TaskCompletionSource<string> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly WorkerThreads _workers;
     private readonly ILogger _logger;
     private readonly int _threadCount;
-    private int _running;
     private int _disposed;
 
     private FuseSession(FuseMount mount, FuseSessionCore core, int threads, ILogger logger)
@@ -28,6 +26,8 @@ public sealed partial class FuseSession : IDisposable
         _core = core;
         _threadCount = Math.Max(1, threads);
         _logger = logger;
+        _workers = new WorkerThreads(core, logger, "fuse-worker");
+        _workers.Completion.ContinueWith(t => LogEnded(logger, mount.MountPoint, t.Result), TaskContinuationOptions.OnlyOnRanToCompletion);
     }
 
     public string MountPoint => _mount.MountPoint;
@@ -38,7 +38,7 @@ public sealed partial class FuseSession : IDisposable
     /// <summary>True when mounted through fusermount3 (not root, or auto_unmount).</summary>
     public bool MountedWithFusermount => _mount.ViaFusermount;
     /// <summary>Completes with the reason when every worker has stopped (unmounted, aborted).</summary>
-    public Task<string> Completion => _completion.Task;
+    public Task<string> Completion => _workers.Completion;
 
     /// <summary>Mounts <paramref name="fileSystem"/> at <paramref name="mountPoint"/> and starts serving; returns once the kernel's INIT is answered.</summary>
     public static FuseSession Mount(LowLevelFileSystem fileSystem, string mountPoint, FuseSessionOptions? options = null)
@@ -94,34 +94,8 @@ public sealed partial class FuseSession : IDisposable
     private void StartWorker(FuseChannel channel)
     {
         lock (_channels)
-        {
             if (!_channels.Contains(channel)) _channels.Add(channel);
-            var thread = new Thread(() => Work(channel)) { IsBackground = true, Name = $"fuse-worker-{_workers.Count}" };
-            _workers.Add(thread);
-            Interlocked.Increment(ref _running);
-            thread.Start();
-        }
-    }
-
-    private void Work(FuseChannel channel)
-    {
-        string reason;
-        try
-        {
-            reason = _core.RunWorker(channel);
-        }
-        catch (Exception e)
-        {
-            reason = "worker failed: " + e.Message;
-            LogWorkerFailed(_logger, e);
-        }
-        if (Interlocked.Decrement(ref _running) == 0)
-        {
-            _core.Notifier.FailPending();
-            _core.RunDestroy();
-            LogEnded(_logger, MountPoint, reason);
-            _completion.TrySetResult(reason);
-        }
+        _workers.Start(() => _core.RunWorker(channel));
     }
 
     /// <summary>Unmounts; the workers stop once the kernel drops the connection.</summary>
@@ -135,12 +109,12 @@ public sealed partial class FuseSession : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _mount.Unmount();
         // A lazy unmount leaves the connection alive while files on it are open; abort it then.
-        if (_running > 0 && !Completion.Wait(TimeSpan.FromSeconds(2)))
+        if (!_workers.Join(TimeSpan.FromSeconds(2)))
         {
             _mount.Abort();
-            Completion.Wait(TimeSpan.FromSeconds(5));
+            _workers.Join(TimeSpan.FromSeconds(5));
         }
-        if (_running == 0)
+        if (_workers.Running == 0)
             foreach (var channel in _channels) channel.Dispose();
         _mount.Dispose();
         _core.RunDestroy();
@@ -155,6 +129,4 @@ public sealed partial class FuseSession : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "FUSE_DEV_IOC_CLONE failed ({Errno}); workers share one fd")]
     private static partial void LogCloneFailed(ILogger logger, string errno);
 
-    [LoggerMessage(Level = LogLevel.Critical, Message = "A worker thread failed")]
-    private static partial void LogWorkerFailed(ILogger logger, Exception exception);
 }

@@ -129,41 +129,65 @@ internal sealed partial class FuseSessionCore
 
     /// <summary>
     /// Serves requests from <paramref name="channel"/> on the calling thread until the connection ends
-    /// (ENODEV after unmount, end of stream on a socket). Returns why it stopped.
+    /// (ENODEV after unmount, end of stream on a socket, or <paramref name="stopFd"/> becoming readable).
+    /// Returns why it stopped.
     /// </summary>
-    public string RunWorker(FuseChannel channel)
+    /// <param name="channel">The fd to read requests from and answer them on.</param>
+    /// <param name="stopFd">An eventfd that stops the loop, for channels no unmount can wake (CUSE); -1 for none.</param>
+    public string RunWorker(FuseChannel channel, int stopFd = -1)
     {
         var request = Rent(channel);
+        try
+        {
+            while (true)
+            {
+                if (stopFd >= 0 && WaitReadable(channel, stopFd) is { } stopped) return stopped;
+                int n = channel.Read(request.InBuffer);
+                if (n < 0)
+                {
+                    int errno = -n;
+                    // ENOENT: the request was aborted between poll and read; EINTR/EAGAIN: try again.
+                    if (errno is 2 or 4 or 11) continue;
+                    return errno == Errno.ENODEV.Value ? "unmounted" : $"read failed: {new Errno(errno)}";
+                }
+                if (n == 0) return "end of stream";
+                if (!request.Load(n))
+                {
+                    LogShortRead(_logger, n);
+                    continue;
+                }
+                var pending = Dispatcher.DispatchAsync(request);
+                if (pending.IsCompleted)
+                {
+                    pending.GetAwaiter().GetResult();
+                    continue;
+                }
+                // The handler went asynchronous: it keeps this request object, the loop takes another.
+                _ = RecycleWhenDone(pending, request);
+                request = Rent(channel);
+            }
+        }
+        finally
+        {
+            Pool.Return(request);
+        }
+    }
+
+    /// <summary>Blocks until the channel has a request (null) or the stop fd fired (the reason).</summary>
+    private static unsafe string? WaitReadable(FuseChannel channel, int stopFd)
+    {
+        var fds = stackalloc Libc.PollFd[2];
         while (true)
         {
-            int n = channel.Read(request.InBuffer);
-            if (n < 0)
+            fds[0] = new Libc.PollFd { Fd = channel.Fd, Events = Libc.POLLIN };
+            fds[1] = new Libc.PollFd { Fd = stopFd, Events = Libc.POLLIN };
+            if (Libc.poll(fds, 2, -1) < 0)
             {
-                int errno = -n;
-                // ENOENT: the request was aborted between poll and read; EINTR/EAGAIN: try again.
-                if (errno is 2 or 4 or 11) continue;
-                Pool.Return(request);
-                return errno == Errno.ENODEV.Value ? "unmounted" : $"read failed: {new Errno(errno)}";
+                if (Libc.LastErrno == 4) continue;
+                return $"poll failed: {Errno.Last}";
             }
-            if (n == 0)
-            {
-                Pool.Return(request);
-                return "end of stream";
-            }
-            if (!request.Load(n))
-            {
-                LogShortRead(_logger, n);
-                continue;
-            }
-            var pending = Dispatcher.DispatchAsync(request);
-            if (pending.IsCompleted)
-            {
-                pending.GetAwaiter().GetResult();
-                continue;
-            }
-            // The handler went asynchronous: it keeps this request object, the loop takes another.
-            _ = RecycleWhenDone(pending, request);
-            request = Rent(channel);
+            if (fds[1].REvents != 0) return "stopped";
+            return (fds[0].REvents & Libc.POLLIN) != 0 ? null : "channel closed";
         }
     }
 
