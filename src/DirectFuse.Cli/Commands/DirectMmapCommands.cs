@@ -24,7 +24,7 @@ internal static class DirectMmapCommands
         common.AddTo(command);
         command.SetAction((result, cancellationToken) =>
         {
-            if (!TryParse(result, size, out long regionSize) || !TryParse(result, quota, out long quotaBytes)) return Task.FromResult(1);
+            if (!TryParse(result, size, out long regionSize) || !TryParse(result, quota, out long quotaBytes) || !CheckMode(result.GetValue(mode))) return Task.FromResult(1);
             long bytes = regionSize;
             var chosen = result.GetValue(policy) switch
             {
@@ -55,7 +55,7 @@ internal static class DirectMmapCommands
         common.AddTo(command);
         command.SetAction((result, cancellationToken) =>
         {
-            if (!TryParse(result, quota, out long quotaBytes) || !TryParse(result, maxFile, out long maxBytes)) return Task.FromResult(1);
+            if (!TryParse(result, quota, out long quotaBytes) || !TryParse(result, maxFile, out long maxBytes) || !CheckMode(result.GetValue(mode))) return Task.FromResult(1);
             var options = new MmapAddressSpaceOptions { Quota = quotaBytes, MaxRegionSize = maxBytes };
             return MountRunner.RunAsync(result, common, result.GetRequiredValue(mountPoint), "shmfs",
                 () => new ShmFileSystem(options, ParseMode(result.GetValue(mode))),
@@ -120,7 +120,14 @@ internal static class DirectMmapCommands
         return mode;
     }
 
-    // "passthrough" is what auto picks when it can; forcing it where it cannot work falls back the same way.
+    /// <summary>"passthrough" is what auto picks when it can; asked for explicitly, a missing privilege is an error up front.</summary>
+    private static bool CheckMode(string? mode)
+    {
+        if (mode != "passthrough" || Capabilities.HasSysAdmin()) return true;
+        MountRunner.Fail("--mmap-mode passthrough needs CAP_SYS_ADMIN (run as root), as FUSE backing files do; use auto or page-cache");
+        return false;
+    }
+
     private static DirectMmapMode? ParseMode(string? mode) => mode switch
     {
         "page-cache" => DirectMmapMode.PageCache,

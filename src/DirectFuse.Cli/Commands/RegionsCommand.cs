@@ -28,6 +28,8 @@ internal static class RegionsCommand
             {
                 return MountRunner.Fail($"no direct-mmap server answers for '{path}' (is it an fmmap or shmfs mount of this machine?)");
             }
+            if (text.Length == 0)
+                return MountRunner.Fail($"the server of '{path}' does not show its regions to this user (only to its owner and root)");
             if (result.GetValue(json))
             {
                 Console.WriteLine(text);

@@ -66,7 +66,7 @@ public sealed class FmmapFileSystem : LowLevelFileSystem
     public override ValueTask<Result<EntryReply>> LookupAsync(FuseContext context, NodeId parent, FileName name, CancellationToken cancellationToken)
     {
         if (!parent.IsRoot || !name.Equals(FileName)) return Done<EntryReply>(Errno.ENOENT);
-        var (key, size) = _policy.Resolve(new RegionCaller(context.Uid, context.Gid, context.Pid, null));
+        var (key, size) = _policy.Resolve(RegionCaller.Of(context));
         var node = _nodes.Lookup(BufferFileId, key);
         // Zero timeouts: the kernel must ask again for each caller, who may get another node.
         return Done<EntryReply>(new EntryReply(node, BufferAttr(node, context.Uid, context.Gid, size), NoCache, NoCache));
@@ -82,7 +82,7 @@ public sealed class FmmapFileSystem : LowLevelFileSystem
         if (node.IsRoot) return Done<AttrReply>(new AttrReply(RootAttr, NoCache));
         if (!_nodes.TryGet(node, out _, out string key)) return Done<AttrReply>(Errno.ENOENT);
         var region = RegionFor(key);
-        long size = region?.Size ?? _policy.Resolve(new RegionCaller(context.Uid, context.Gid, context.Pid, null)).Size;
+        long size = region?.Size ?? _policy.Resolve(RegionCaller.Of(context)).Size;
         return Done<AttrReply>(new AttrReply(BufferAttr(node, context.Uid, context.Gid, size), NoCache));
     }
 
@@ -97,7 +97,7 @@ public sealed class FmmapFileSystem : LowLevelFileSystem
     {
         if (node.IsRoot) return Done<OpenReply>(new OpenReply(FileHandle.None));
         if (!_nodes.TryGet(node, out _, out string key)) return Done<OpenReply>(Errno.ENOENT);
-        var (openKey, size) = _policy.Resolve(new RegionCaller(context.Uid, context.Gid, context.Pid, flags));
+        var (openKey, size) = _policy.Resolve(RegionCaller.Of(context, flags));
         if (openKey != key) return Done<OpenReply>(Errno.EBUSY); // the node was looked up for another share key
         MmapRegion region;
         lock (_lock)

@@ -182,12 +182,14 @@ public sealed partial class ShmFileSystem
         }
     }
 
-    public override ValueTask<Result<OpenReply>> OpenAsync(FuseContext context, NodeId node, int flags, CancellationToken cancellationToken)
+    public override async ValueTask<Result<OpenReply>> OpenAsync(FuseContext context, NodeId node, int flags, CancellationToken cancellationToken)
     {
+        // O_TRUNC resizes: give a release still in flight (close, then reopen) the chance to unseal the file.
+        if ((flags & O_TRUNC) != 0) await WaitForReleasesAsync(node, cancellationToken);
         lock (_lock)
         {
-            if (!TryNode(node, out var n)) return Done<OpenReply>(Errno.ENOENT);
-            return Done(OpenNode(n, flags));
+            if (!TryNode(node, out var n)) return Errno.ENOENT;
+            return OpenNode(n, flags);
         }
     }
 

@@ -14,8 +14,9 @@ namespace DirectFuse.Examples.Shmfs;
 /// <para><b>Sizes.</b> A file is sized while it is being created: from the open that created it (or emptied
 /// it with O_TRUNC) until that open is released, writes and ftruncate change its size freely, each change
 /// moving the data into a region of the new length within the quota (EDQUOT) and the per-region maximum
-/// (EFBIG). A file that has data when it is opened is a sealed region, as every region is: ftruncate and a
-/// pwrite past the end answer EPERM. To change its size, recreate it (open with O_TRUNC).</para>
+/// (EFBIG). A file that has data when it is opened through passthrough is a sealed region, as every region
+/// is: ftruncate and a pwrite past the end answer EPERM; to change its size, recreate it (open with O_TRUNC).
+/// Served files (below) stay resizable, since the server does their reads and writes itself.</para>
 /// <para><b>Served opens.</b> A file that is empty when opened, or already open that way, is served by the
 /// server (page cache, READ/WRITE on the region) — the kernel lets an inode be cached or passthrough, not
 /// both, so zero copy starts with the opens made after the creating open is released. Without passthrough

@@ -73,8 +73,10 @@ public sealed unsafe class MmapAddressSpace : IDisposable
             throw new ArgumentException($"region length {l} must be positive and at most its size {size}", nameof(length));
         if (size <= 0 || size % PageSize != 0)
             throw new ArgumentException($"region size {size} is not a positive multiple of the page size ({PageSize})", nameof(size));
-        if (offset is { } o && (o < 0 || o % PageSize != 0))
-            throw new ArgumentException($"region offset 0x{o:x} is not a non-negative multiple of the page size ({PageSize})", nameof(offset));
+        // Clients reach file offset f of a region at region offset f, so with regions SHMLBA-aligned the
+        // 2010 rule "redirected ≡ requested (mod SHMLBA)" holds for every offset a client can request.
+        if (offset is { } o && (o < 0 || o % Shmlba != 0))
+            throw new ArgumentException($"region offset 0x{o:x} is not a non-negative multiple of SHMLBA ({Shmlba}), so client offsets could not keep their alignment", nameof(offset));
         if (size > Options.MaxRegionSize)
             throw new FuseException(Errno.EFBIG, $"a region of {size} bytes exceeds the maximum region size of {Options.MaxRegionSize} bytes");
 
@@ -131,16 +133,31 @@ public sealed unsafe class MmapAddressSpace : IDisposable
         }
     }
 
-    /// <summary>Lowest page-aligned gap that fits (first fit). Caller holds the lock.</summary>
+    /// <summary>Lowest SHMLBA-aligned gap that fits (first fit). Caller holds the lock.</summary>
     private long FindFree(long size)
     {
         long candidate = 0;
         foreach (var r in _sorted)
         {
             if (r.Offset - candidate >= size) return candidate;
-            candidate = Math.Max(candidate, r.End);
+            candidate = AlignUp(Math.Max(candidate, r.End), Shmlba);
         }
         return candidate;
+    }
+
+    private static long AlignUp(long value, long alignment) => (value + alignment - 1) / alignment * alignment;
+
+    /// <summary>
+    /// The address-space offset where a client's request for file offset <paramref name="requested"/> of
+    /// <paramref name="region"/> lands, checked against the SHMLBA rule of the 2010 patch.
+    /// </summary>
+    public static long Redirect(MmapRegion region, long requested)
+    {
+        if (requested < 0 || requested >= region.Size) throw new ArgumentOutOfRangeException(nameof(requested), $"offset {requested} is outside region {region}");
+        long redirected = region.Offset + requested;
+        if (redirected % Shmlba != requested % Shmlba)
+            throw new InvalidOperationException($"redirecting offset {requested} to 0x{redirected:x} breaks the SHMLBA rule");
+        return redirected;
     }
 
     /// <summary>The region containing <paramref name="offset"/>, by binary search.</summary>

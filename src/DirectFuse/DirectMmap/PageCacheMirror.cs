@@ -19,7 +19,8 @@ namespace DirectFuse.DirectMmap;
 /// </remarks>
 internal sealed class PageCacheMirror
 {
-    private const int Page = 4096;
+    // The page cache's unit: a NOTIFY_STORE of part of an uncached page is lost on the next READ.
+    private static readonly int Page = MmapAddressSpace.PageSize;
     private const int MaxTransfer = 1 << 20;
     private readonly Lock _lock = new();
     private readonly Dictionary<(NodeId, MmapRegion), Binding> _bindings = [];

@@ -1,7 +1,15 @@
 namespace DirectFuse.DirectMmap;
 
-/// <summary>Who is asking for a region: the caller's credentials and, at open time, its open(2) flags.</summary>
-public readonly record struct RegionCaller(uint Uid, uint Gid, uint Pid, int? OpenFlags);
+/// <summary>
+/// Who is asking for a region: the caller's credentials, its process id (not the thread id the request
+/// header carries; see <see cref="ProcessIds"/>) and, at open time, its open(2) flags.
+/// </summary>
+public readonly record struct RegionCaller(uint Uid, uint Gid, uint Pid, int? OpenFlags)
+{
+    /// <summary>The caller of a request: its header's thread id mapped to the process.</summary>
+    public static RegionCaller Of(DirectFuse.LowLevel.FuseContext context, int? openFlags = null) =>
+        new(context.Uid, context.Gid, ProcessIds.ProcessOf(context.Pid), openFlags);
+}
 
 /// <summary>
 /// The policy's answer: which region (by share key: equal keys share one region) and how big. Both are

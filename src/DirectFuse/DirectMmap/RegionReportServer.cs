@@ -7,8 +7,9 @@ namespace DirectFuse.DirectMmap;
 
 /// <summary>
 /// Answers <c>directfuse regions MOUNTPOINT</c>: a Unix socket in the abstract namespace, named after the
-/// mount's FUSE connection number, that writes a <see cref="RegionReport"/> as JSON to whoever connects and
-/// closes. Read-only; nothing is accepted from the client.
+/// mount's FUSE connection number, that writes a <see cref="RegionReport"/> as JSON to a client and closes.
+/// Read-only; nothing is accepted from the client. Only the server's own user and root get the report (it
+/// names share keys and files); others are disconnected without one.
 /// </summary>
 public sealed partial class RegionReportServer : IDisposable
 {
@@ -57,6 +58,7 @@ public sealed partial class RegionReportServer : IDisposable
             {
                 using (client)
                 {
+                    if (!MayRead(client)) continue;
                     byte[] json = JsonSerializer.SerializeToUtf8Bytes(_snapshot(), RegionReportJson.Default.RegionReport);
                     await client.SendAsync(json, SocketFlags.None, _stop.Token).ConfigureAwait(false);
                     client.Shutdown(SocketShutdown.Send);
@@ -67,6 +69,15 @@ public sealed partial class RegionReportServer : IDisposable
                 LogClientFailed(_logger, e.Message);
             }
         }
+    }
+
+    private static bool MayRead(Socket client)
+    {
+        const int SolSocket = 1, SoPeerCred = 17;
+        Span<byte> cred = stackalloc byte[12]; // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+        if (client.GetRawSocketOption(SolSocket, SoPeerCred, cred) < 12) return false;
+        uint uid = BitConverter.ToUInt32(cred[4..8]);
+        return uid == 0 || uid == Interop.Libc.geteuid();
     }
 
     public void Dispose()

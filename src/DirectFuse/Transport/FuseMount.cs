@@ -196,7 +196,7 @@ internal sealed partial class FuseMount : IDisposable
         const string FuseCtl = "/sys/fs/fuse/connections";
         string abort = $"{FuseCtl}/{id}/abort";
         // The fusectl file system is usually mounted at boot (systemd); mount it if this root process can.
-        if (!File.Exists(abort) && Libc.geteuid() == 0 && Directory.Exists(FuseCtl))
+        if (!File.Exists(abort) && DirectMmap.Capabilities.HasSysAdmin() && Directory.Exists(FuseCtl))
             Libc.mount("fusectl", FuseCtl, "fusectl", 0, "");
         try
         {

@@ -21,11 +21,11 @@ public sealed unsafe class AddressSpaceTests
     }
 
     [Fact]
-    public void Sizes_and_offsets_must_be_page_multiples()
+    public void Sizes_are_page_multiples_and_offsets_SHMLBA_multiples()
     {
         using var space = new MmapAddressSpace();
         Assert.Contains("page size", Assert.Throws<ArgumentException>(() => space.CreateRegion(Page + 1)).Message);
-        Assert.Contains("page size", Assert.Throws<ArgumentException>(() => space.CreateRegion(Page, offset: 100)).Message);
+        Assert.Contains("SHMLBA", Assert.Throws<ArgumentException>(() => space.CreateRegion(Page, offset: 100)).Message);
         Assert.Throws<ArgumentException>(() => space.CreateRegion(0));
         Assert.Equal(0, MmapAddressSpace.Shmlba % Page);
     }

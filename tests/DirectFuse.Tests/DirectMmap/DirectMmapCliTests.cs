@@ -33,6 +33,10 @@ public sealed class DirectMmapCliTests
         var table = CliProcess.RunToEnd("regions", mnt).EnsureSuccess("regions").StdOut;
         Assert.Contains("uid:0", table);
         Assert.Contains("1 regions; reserved 256K of 1M quota; resident 8K", table);
+        // Other users are not shown who maps what.
+        var stranger = Run.AsNobody("env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", "dotnet", CliProcess.DllPath, "regions", mnt);
+        Assert.Equal(1, stranger.ExitCode);
+        Assert.Contains("only to its owner and root", stranger.StdErr);
     }
 
     [Fact]

@@ -221,7 +221,9 @@ public sealed class FmmapTests
     /// <summary>
     /// The 2010 patch marked direct mappings DONT_COPY. Through passthrough a client's mapping is an ordinary
     /// shared mapping, so a forked child inherits it and shares the pages (only the client itself could opt
-    /// out with madvise(MADV_DONTFORK)); the region lives on while the child maps it.
+    /// out with madvise(MADV_DONTFORK)). What the child's mapping keeps alive is the memory: the server's region
+    /// is freed at the last release (here python's mmap module holds a duplicate fd, so that comes late), yet
+    /// parent and child go on sharing the pages.
     /// </summary>
     [Fact]
     public void A_forked_child_inherits_the_shared_mapping()
