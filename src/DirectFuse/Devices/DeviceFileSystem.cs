@@ -190,10 +190,9 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
         }
     }
 
-    // The low-level API does not pass the file flags each READ/WRITE carries, so O_NONBLOCK is the one given
-    // to open(2) (or set by an ioctl); a later fcntl(F_SETFL) is not seen.
+    // READ and WRITE carry the file's current flags, so fcntl(F_SETFL, O_NONBLOCK) after open counts too.
     private static DeviceIo Io(FuseContext context, DeviceFile file) =>
-        new(context, file.IsNonBlocking(file.OpenFlags));
+        new(context, file.IsNonBlocking(context.FileFlags));
 
     public override ValueTask<Result<int>> ReadAsync(FuseContext context, NodeId node, FileHandle handle, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
     {

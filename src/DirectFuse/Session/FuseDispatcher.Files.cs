@@ -32,14 +32,14 @@ internal sealed partial class FuseDispatcher
     {
         var a = r.Arg<FuseReadIn>();
         var buffer = r.ReplyPayload((int)Math.Min(a.ReadSize, int.MaxValue));
-        AnswerBytes(r, await d.Fs.ReadAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), (long)a.Offset, buffer, r.CancellationToken).ConfigureAwait(false), buffer.Length);
+        AnswerBytes(r, await d.Fs.ReadAsync(r.Context(fileFlags: (int)a.Flags), r.NodeId, new FileHandle(a.Fh), (long)a.Offset, buffer, r.CancellationToken).ConfigureAwait(false), buffer.Length);
     }
 
     internal static async ValueTask Write(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseWriteIn>();
         var data = r.ArgBytes(FuseWriteIn.Size, (int)Math.Min(a.WriteSize, int.MaxValue));
-        var result = await d.Fs.WriteAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), (long)a.Offset, data, a.WriteFlags, r.CancellationToken).ConfigureAwait(false);
+        var result = await d.Fs.WriteAsync(r.Context(fileFlags: (int)a.Flags), r.NodeId, new FileHandle(a.Fh), (long)a.Offset, data, a.WriteFlags, r.CancellationToken).ConfigureAwait(false);
         if (!result.TryGetValue(out int written)) { r.ReplyError(result.Error); return; }
         r.Reply(new FuseWriteOut { WriteSize = (uint)written });
     }

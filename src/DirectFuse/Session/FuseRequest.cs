@@ -40,7 +40,7 @@ internal sealed class FuseRequest
 
     public FuseOpcode Opcode => Header.Opcode;
     public NodeId NodeId => new(Header.NodeId);
-    public FuseContext Context(uint umask = 0) => new(Header.Unique, Header.Uid, Header.Gid, Header.Pid, umask);
+    public FuseContext Context(uint umask = 0, int fileFlags = 0) => new(Header.Unique, Header.Uid, Header.Gid, Header.Pid, umask, fileFlags);
 
     /// <summary>Takes a freshly read request of <paramref name="length"/> bytes; false if it is too short to answer.</summary>
     public bool Load(int length)

@@ -132,6 +132,26 @@ public sealed class OssDspTests
     }
 
     [Fact]
+    public void O_NONBLOCK_set_with_fcntl_after_open_is_honoured()
+    {
+        using var m = OssDspMount.Create();
+        const string script = Prelude + """
+            fd = os.open(sys.argv[1], os.O_WRONLY)
+            fragments, fragstotal, fragsize, free = setup(fd, 0x08, 1, 8000)
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+            os.write(fd, b'\x80' * (2 * fragstotal * fragsize))
+            try:
+                os.write(fd, b'\x80' * 16)
+                print('blocked-or-accepted')
+            except BlockingIOError as e:
+                print('eagain', e.errno)
+            fcntl.ioctl(fd, RESET, 0)
+            os.close(fd)
+            """;
+        Assert.Equal("eagain 11", Run.PythonScript(script, m.DevicePath).EnsureSuccess("fcntl client").StdOut.Trim());
+    }
+
+    [Fact]
     public void A_client_killed_mid_playback_leaves_the_device_usable()
     {
         using var m = OssDspMount.Create();
