@@ -33,8 +33,8 @@ internal sealed class PageCacheMirror
         public NodeId Node { get; } = node;
         public MmapRegion Region { get; } = region;
         public int Opens;
-        /// <summary>Page index → the kernel's copy as last known equal.</summary>
-        public readonly Dictionary<long, byte[]> Base = [];
+        /// <summary>Page index → the kernel's copy as last known equal (sorted: pulls walk it in order).</summary>
+        public readonly SortedDictionary<long, byte[]> Base = [];
     }
 
     public void Bind(NodeId node, MmapRegion region)
@@ -77,7 +77,7 @@ internal sealed class PageCacheMirror
             if (_bindings.TryGetValue((node, region), out var b))
                 // Remember what the kernel now caches for each whole page it receives.
                 for (long page = (offset + Page - 1) / Page; page * Page + PageLength(region, page) <= offset + n && page * Page < region.Length; page++)
-                    b.Base[page] = buffer.Slice((int)(page * Page - offset), PageLength(region, page)).ToArray();
+                    SetBase(b, page, buffer.Slice((int)(page * Page - offset), PageLength(region, page)));
         }
         return n;
     }
@@ -126,24 +126,44 @@ internal sealed class PageCacheMirror
     {
         await PullAsync(region, cancellationToken).ConfigureAwait(false);
         var notifier = _notifier() ?? throw new InvalidOperationException("the session is not running");
-        int pushed = 0;
-        List<(Binding, long Page)> dirty = [];
+        // Runs of adjacent cached pages whose region bytes differ from what the kernel holds.
+        List<(Binding Binding, long FirstPage, int Pages)> runs = [];
         lock (_lock)
             foreach (var b in _bindings.Values)
-                if (b.Region == region)
-                    foreach (var (page, copy) in b.Base)
-                        if (!PageOf(region, page).SequenceEqual(copy)) dirty.Add((b, page));
-        foreach (var (b, page) in dirty)
+            {
+                if (b.Region != region) continue;
+                foreach (var (page, copy) in b.Base)
+                {
+                    if (PageOf(region, page).SequenceEqual(copy)) continue;
+                    if (runs.Count > 0 && runs[^1].Binding == b && runs[^1].FirstPage + runs[^1].Pages == page && runs[^1].Pages * Page < MaxTransfer)
+                        runs[^1] = (b, runs[^1].FirstPage, runs[^1].Pages + 1);
+                    else runs.Add((b, page, 1));
+                }
+            }
+        int pushed = 0;
+        var snapshot = new byte[Math.Min(MaxTransfer, (int)Math.Min(int.MaxValue, region.Length))];
+        foreach (var (b, firstPage, pages) in runs)
         {
-            byte[] bytes;
-            lock (_lock) bytes = PageOf(region, page).ToArray();
-            var errno = notifier.Store(b.Node, page * Page, bytes);
+            long offset = firstPage * Page;
+            int length = (int)Math.Min((long)pages * Page, region.Length - offset);
+            // A snapshot, so that what is stored and what becomes the base are the same bytes even while the server writes on.
+            lock (_lock) region.GetSpan(offset, length).CopyTo(snapshot);
+            var errno = notifier.Store(b.Node, offset, snapshot.AsSpan(0, length));
             if (errno == Errno.ENOENT) { lock (_lock) b.Base.Clear(); continue; }
             if (!errno.IsOk) throw new FuseException(errno, $"NOTIFY_STORE to node {b.Node} failed: {errno}");
-            lock (_lock) b.Base[page] = bytes;
-            pushed++;
+            lock (_lock)
+                for (int k = 0; k < pages; k++)
+                    SetBase(b, firstPage + k, snapshot.AsSpan(k * Page, PageLength(region, firstPage + k)));
+            pushed += pages;
         }
         return pushed;
+    }
+
+    /// <summary>Records what the kernel now holds for <paramref name="page"/>, reusing the base array. Caller holds the lock.</summary>
+    private static void SetBase(Binding b, long page, ReadOnlySpan<byte> bytes)
+    {
+        if (b.Base.TryGetValue(page, out var copy) && copy.Length == bytes.Length) bytes.CopyTo(copy);
+        else b.Base[page] = bytes.ToArray();
     }
 
     /// <summary>Stores <paramref name="length"/> bytes at <paramref name="offset"/> into every bound node's page cache, whether the kernel has those pages or not.</summary>
@@ -151,18 +171,22 @@ internal sealed class PageCacheMirror
     {
         await PullAsync(region, cancellationToken).ConfigureAwait(false);
         var notifier = _notifier() ?? throw new InvalidOperationException("the session is not running");
-        long first = offset / Page, last = (Math.Min(region.Length, offset + length) + Page - 1) / Page;
+        // Whole pages only: a partial store into a page the kernel does not cache is lost on the next READ.
+        long start = offset / Page * Page, end = Math.Min(region.Length, (offset + length + Page - 1) / Page * Page);
         List<Binding> bound;
         lock (_lock) bound = _bindings.Values.Where(b => b.Region == region).ToList();
+        var snapshot = new byte[(int)Math.Min(MaxTransfer, Math.Max(0, end - start))];
         foreach (var b in bound)
-            for (long page = first; page < last; page++)
+            for (long at = start; at < end; at += MaxTransfer)
             {
-                byte[] bytes;
-                lock (_lock) bytes = PageOf(region, page).ToArray();
-                var errno = notifier.Store(b.Node, page * Page, bytes);
+                int n = (int)Math.Min(MaxTransfer, end - at);
+                lock (_lock) region.GetSpan(at, n).CopyTo(snapshot);
+                var errno = notifier.Store(b.Node, at, snapshot.AsSpan(0, n));
                 if (errno == Errno.ENOENT) break;
                 if (!errno.IsOk) throw new FuseException(errno, $"NOTIFY_STORE to node {b.Node} failed: {errno}");
-                lock (_lock) b.Base[page] = bytes;
+                lock (_lock)
+                    for (long page = at / Page; page * Page < at + n; page++)
+                        SetBase(b, page, snapshot.AsSpan((int)(page * Page - at), PageLength(region, page)));
             }
     }
 
@@ -174,7 +198,7 @@ internal sealed class PageCacheMirror
             {
                 if (b.Region != region || b.Base.Count == 0) continue;
                 var ranges = new List<(long, long)>();
-                foreach (long page in b.Base.Keys.Order())
+                foreach (long page in b.Base.Keys)
                 {
                     long length = PageLength(region, page);
                     if (length <= 0) continue;
@@ -212,14 +236,22 @@ internal sealed class PageCacheMirror
             if (b.Base.TryGetValue(page, out var baseCopy))
             {
                 var basePart = baseCopy.AsSpan((int)(offset + from - pageStart), incoming.Length);
-                for (int i = 0; i < incoming.Length; i++)
-                    if (incoming[i] != basePart[i]) dst[i] = incoming[i];
+                // Only the runs where the kernel's bytes moved away from the base are the client's writes;
+                // CommonPrefixLength is vectorised, so an unchanged page costs one comparison.
+                for (int i = 0; i < incoming.Length;)
+                {
+                    i += incoming[i..].CommonPrefixLength(basePart[i..]);
+                    int changed = i;
+                    while (changed < incoming.Length && incoming[changed] != basePart[changed]) changed++;
+                    incoming[i..changed].CopyTo(dst[i..changed]);
+                    i = changed;
+                }
                 incoming.CopyTo(basePart); // the kernel's copy now holds these bytes
             }
             else
             {
                 incoming.CopyTo(dst);
-                if (incoming.Length == PageLength(region, page)) b.Base[page] = incoming.ToArray();
+                if (incoming.Length == PageLength(region, page)) SetBase(b, page, incoming);
             }
         }
     }
