@@ -1,0 +1,85 @@
+/* Metadata workloads for the DirectFuse benchmark (our own code, compiled by bench/run).
+ *   metabench stat    DIR N          stat DIR/f000000 .. DIR/f(N-1)
+ *   metabench create  DIR N SIZE     open(O_CREAT) + write SIZE bytes + close + unlink DIR/c%06d, N times
+ *   metabench readdir DIR REPS       list DIR REPS times with getdents64
+ *   metabench mkfiles DIR N SIZE     create the N files stat uses (setup, not timed)
+ * Prints one JSON object: {"ops": N, "seconds": S, "errors": E}. ops counts stat calls, created files, or
+ * directory entries read. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void name(char *buf, size_t len, const char *dir, char prefix, long i) {
+    snprintf(buf, len, "%s/%c%06ld", dir, prefix, i);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 4) {
+        fprintf(stderr, "usage: metabench stat|create|readdir|mkfiles DIR N [SIZE]\n");
+        return 2;
+    }
+    const char *mode = argv[1], *dir = argv[2];
+    long n = atol(argv[3]);
+    long size = argc > 4 ? atol(argv[4]) : 4096;
+    char path[4096];
+    char *data = malloc(size > 0 ? size : 1);
+    memset(data, 'x', size > 0 ? size : 1);
+    long ops = 0, errors = 0;
+    double t0 = now();
+    if (!strcmp(mode, "mkfiles") || !strcmp(mode, "create")) {
+        int keep = !strcmp(mode, "mkfiles");
+        for (long i = 0; i < n; i++) {
+            name(path, sizeof path, dir, keep ? 'f' : 'c', i);
+            int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+            if (fd < 0) { errors++; continue; }
+            if (size > 0 && write(fd, data, size) != size) errors++;
+            if (close(fd) != 0) errors++;
+            if (!keep && unlink(path) != 0) errors++;
+            ops++;
+        }
+    } else if (!strcmp(mode, "stat")) {
+        struct stat st;
+        for (long i = 0; i < n; i++) {
+            name(path, sizeof path, dir, 'f', i);
+            if (stat(path, &st) != 0) errors++;
+            ops++;
+        }
+    } else if (!strcmp(mode, "readdir")) {
+        static char buf[1 << 16];
+        for (long r = 0; r < n; r++) {
+            int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (fd < 0) { errors++; continue; }
+            for (;;) {
+                long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
+                if (got < 0) { errors++; break; }
+                if (got == 0) break;
+                for (long at = 0; at < got;) {
+                    struct { unsigned long long ino; long long off; unsigned short reclen; unsigned char type; char name[]; } *d = (void *)(buf + at);
+                    ops++;
+                    at += d->reclen;
+                }
+            }
+            close(fd);
+        }
+    } else {
+        fprintf(stderr, "unknown mode %s\n", mode);
+        return 2;
+    }
+    double t = now() - t0;
+    printf("{\"ops\": %ld, \"seconds\": %.6f, \"errors\": %ld}\n", ops, t, errors);
+    return errors ? 1 : 0;
+}
