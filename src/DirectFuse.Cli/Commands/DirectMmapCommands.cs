@@ -25,14 +25,15 @@ internal static class DirectMmapCommands
         command.SetAction((result, cancellationToken) =>
         {
             if (!TryParse(result, size, out long regionSize) || !TryParse(result, quota, out long quotaBytes) || !CheckMode(result.GetValue(mode))) return Task.FromResult(1);
-            long bytes = regionSize;
+            // Regions are whole pages: round here so the maximum region size covers what the policy asks for.
+            long bytes = (regionSize + MmapAddressSpace.PageSize - 1) / MmapAddressSpace.PageSize * MmapAddressSpace.PageSize;
             var chosen = result.GetValue(policy) switch
             {
                 "pid" => RegionPolicy.PerProcess(bytes),
                 "shared" => RegionPolicy.Shared(bytes),
                 _ => RegionPolicy.PerUid(bytes),
             };
-            var options = new MmapAddressSpaceOptions { Quota = quotaBytes, MaxRegionSize = Math.Max(bytes, 4096) };
+            var options = new MmapAddressSpaceOptions { Quota = quotaBytes, MaxRegionSize = bytes };
             int syncMs = result.GetValue(sync);
             return MountRunner.RunAsync(result, common, result.GetRequiredValue(mountPoint), "fmmap",
                 () => new FmmapFileSystem(bytes, chosen, ParseMode(result.GetValue(mode)), options),
@@ -77,7 +78,15 @@ internal static class DirectMmapCommands
     {
         var parts = new List<IDisposable>();
         if (session.ConnectionId is { } id)
-            parts.Add(new RegionReportServer(id, () => RegionReport.Capture(session.MountPoint, binder, label)));
+            try
+            {
+                parts.Add(new RegionReportServer(id, () => RegionReport.Capture(session.MountPoint, binder, label)));
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                // Serving the mount matters more than the report.
+                Console.Error.WriteLine($"directfuse: warning: 'directfuse regions' will not answer for this mount: {e.Message}");
+            }
         if (syncMs > 0 && binder.Mode == DirectMmapMode.PageCache)
             parts.Add(binder.StartPeriodicSync(TimeSpan.FromMilliseconds(syncMs)));
         return new Disposables(parts);

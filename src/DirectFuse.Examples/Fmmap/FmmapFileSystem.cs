@@ -99,15 +99,20 @@ public sealed class FmmapFileSystem : LowLevelFileSystem
         if (!_nodes.TryGet(node, out _, out string key)) return Done<OpenReply>(Errno.ENOENT);
         var (openKey, size) = _policy.Resolve(RegionCaller.Of(context, flags));
         if (openKey != key) return Done<OpenReply>(Errno.EBUSY); // the node was looked up for another share key
-        MmapRegion region;
         lock (_lock)
         {
-            if (!_regions.TryGetValue(key, out region!) || region.IsDestroyed)
+            // Twice at most: a region freed after its last user between our lookup and the open answers ESTALE.
+            for (int attempt = 0; ; attempt++)
             {
-                region = AddressSpace.CreateRegion(size, shareKey: key, lifetime: RegionLifetime.FreeAfterLastUser);
-                _regions[key] = region;
+                if (!_regions.TryGetValue(key, out var region) || region.IsDestroyed)
+                {
+                    region = AddressSpace.CreateRegion(size, shareKey: key, lifetime: RegionLifetime.FreeAfterLastUser);
+                    _regions[key] = region;
+                }
+                var opened = Binder.Open(node, region);
+                if (opened.Error != Errno.ESTALE || attempt == 1) return Done(opened);
+                _regions.Remove(key);
             }
-            return Done(Binder.Open(node, region));
         }
     }
 
@@ -131,7 +136,7 @@ public sealed class FmmapFileSystem : LowLevelFileSystem
         if (!node.IsRoot) return Done(Errno.ENOTDIR);
         if (offset < 1 && !buffer.TryAdd(".", 1, StatMode.Directory, 1)) return Done(Errno.Ok);
         if (offset < 2 && !buffer.TryAdd("..", 1, StatMode.Directory, 2)) return Done(Errno.Ok);
-        // Inode 0 here: the real (per-caller) node comes from LOOKUP.
+        // A placeholder inode number: the real (per-caller) node comes from LOOKUP.
         if (offset < 3) buffer.TryAdd(FileName, 2, StatMode.Regular, 3);
         return Done(Errno.Ok);
     }

@@ -14,7 +14,7 @@ public sealed partial class ShmFileSystem
         lock (_lock)
         {
             if (!TryNode(parent, out var dir) || dir.Children is null) return Done<EntryReply>(Errno.ENOTDIR);
-            return Done<EntryReply>(dir.Children.TryGetValue(name.ToString(), out var child) ? Entry(child) : Errno.ENOENT);
+            return Done<EntryReply>(dir.Children.TryGetValue(name.Text, out var child) ? Entry(child) : Errno.ENOENT);
         }
     }
 
@@ -86,16 +86,16 @@ public sealed partial class ShmFileSystem
     }
 
     public override ValueTask<Result<EntryReply>> MkDirAsync(FuseContext context, NodeId parent, FileName name, uint mode, CancellationToken cancellationToken) =>
-        Done(AddChild(context, parent, name.ToString(), StatMode.Directory | (mode & 0xFFF)));
+        Done(AddChild(context, parent, name.Text, StatMode.Directory | (mode & 0xFFF)));
 
     public override ValueTask<Result<EntryReply>> MkNodAsync(FuseContext context, NodeId parent, FileName name, uint mode, uint rdev, CancellationToken cancellationToken) =>
-        Done(StatMode.IsRegular(mode) ? AddChild(context, parent, name.ToString(), mode) : Errno.EPERM); // regions only: no devices, fifos or sockets
+        Done(StatMode.IsRegular(mode) ? AddChild(context, parent, name.Text, mode) : Errno.EPERM); // regions only: no devices, fifos or sockets
 
     public override ValueTask<Result<CreateReply>> CreateAsync(FuseContext context, NodeId parent, FileName name, uint mode, int flags, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
-            var entry = AddChild(context, parent, name.ToString(), StatMode.Regular | (mode & 0xFFF));
+            var entry = AddChild(context, parent, name.Text, StatMode.Regular | (mode & 0xFFF));
             if (!entry.TryGetValue(out var e)) return Done<CreateReply>(entry.Error);
             var open = OpenNode(_nodes[e.NodeId.Value], flags);
             return Done<CreateReply>(open.TryGetValue(out var o) ? new CreateReply(e, o) : open.Error);
@@ -122,10 +122,10 @@ public sealed partial class ShmFileSystem
     }
 
     public override ValueTask<Errno> UnlinkAsync(FuseContext context, NodeId parent, FileName name, CancellationToken cancellationToken) =>
-        Done(Remove(parent, name.ToString(), directory: false));
+        Done(Remove(parent, name.Text, directory: false));
 
     public override ValueTask<Errno> RmDirAsync(FuseContext context, NodeId parent, FileName name, CancellationToken cancellationToken) =>
-        Done(Remove(parent, name.ToString(), directory: true));
+        Done(Remove(parent, name.Text, directory: true));
 
     private Errno Remove(NodeId parent, string name, bool directory)
     {
@@ -158,7 +158,7 @@ public sealed partial class ShmFileSystem
         lock (_lock)
         {
             if (!TryNode(parent, out var from) || from.Children is null || !TryNode(newParent, out var to) || to.Children is null) return Done(Errno.ENOTDIR);
-            string oldKey = name.ToString(), newKey = newName.ToString();
+            string oldKey = name.Text, newKey = newName.Text;
             if (!from.Children.TryGetValue(oldKey, out var node)) return Done(Errno.ENOENT);
             for (var up = to; ; up = up.Parent!)
             {

@@ -51,7 +51,9 @@ public sealed partial class CuseSession : IDisposable
     {
         options ??= new FuseSessionOptions();
         var logger = options.LoggerFactory.CreateLogger("DirectFuse.Cuse");
-        int fd = Libc.open(CuseDevice, Libc.O_RDWR | Libc.O_CLOEXEC, 0);
+        // Non-blocking: workers share this fd, and a worker that lost the race for a request must go back to
+        // poll(2) (where the stop eventfd reaches it) instead of blocking in read(2) that nothing would wake.
+        int fd = Libc.open(CuseDevice, Libc.O_RDWR | Libc.O_CLOEXEC | Libc.O_NONBLOCK, 0);
         if (fd < 0)
         {
             var errno = Errno.Last;
@@ -60,6 +62,12 @@ public sealed partial class CuseSession : IDisposable
                 : $"cannot open /dev/cuse: {errno}", errno);
         }
         int stopFd = Libc.eventfd(0, Libc.EFD_CLOEXEC);
+        if (stopFd < 0)
+        {
+            var errno = Errno.Last;
+            Libc.close(fd);
+            throw new MountException($"eventfd failed: {errno}", errno);
+        }
         var fs = new DeviceFileSystem(device, info);
         var core = new FuseSessionCore(fs, options, logger) { IsCuse = true };
         var channel = new FuseChannel(fd, CuseDevice);
@@ -91,10 +99,10 @@ public sealed partial class CuseSession : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         ulong one = 1;
         Libc.write(_stopFd, (byte*)&one, 8);
-        _workers.Join(TimeSpan.FromSeconds(5));
+        // The last worker runs Destroy once it has stopped.
+        if (!_workers.Join(TimeSpan.FromSeconds(5))) return; // still serving: leave their fds alone
         _channel.Dispose();
         Libc.close(_stopFd);
-        _core.RunDestroy();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "CUSE device {Path} served by {Threads} worker threads")]

@@ -18,7 +18,7 @@ namespace DirectFuse.Devices;
 public sealed class DeviceBuffer : IDisposable
 {
     private readonly MmapAddressSpace _space;
-    private Func<long, Memory<byte>, CancellationToken, Task<int>>? _retrieve;
+    private Func<long, long, Memory<byte>, Action<long, ReadOnlyMemory<byte>>, CancellationToken, Task<bool>>? _retrieve;
     private byte[]? _pullScratch;
     private readonly SemaphoreSlim _pullLock = new(1, 1);
 
@@ -39,7 +39,7 @@ public sealed class DeviceBuffer : IDisposable
     /// <summary>How clients reach the buffer; set by the host at INIT (None until then, and on CUSE).</summary>
     public DirectMmapMode Mode { get; internal set; } = DirectMmapMode.None;
 
-    internal void AttachPageCache(Func<long, Memory<byte>, CancellationToken, Task<int>> retrieve)
+    internal void AttachPageCache(Func<long, long, Memory<byte>, Action<long, ReadOnlyMemory<byte>>, CancellationToken, Task<bool>> retrieve)
     {
         _retrieve = retrieve;
         Mode = DirectMmapMode.PageCache;
@@ -60,28 +60,12 @@ public sealed class DeviceBuffer : IDisposable
         var retrieve = _retrieve;
         if (Mode != DirectMmapMode.PageCache || retrieve is null || length <= 0) return;
         long end = Math.Min(Size, offset + length);
-        long page = MmapAddressSpace.PageSize;
         await _pullLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             _pullScratch ??= new byte[Size];
-            long at = offset;
-            while (at < end)
-            {
-                int want = (int)(end - at);
-                int got;
-                try
-                {
-                    got = await retrieve(at, _pullScratch.AsMemory(0, want), cancellationToken).ConfigureAwait(false);
-                }
-                catch (FuseException e) when (e.Errno == Errno.ENOENT)
-                {
-                    return; // the kernel has no inode (nobody has the device open): nothing cached
-                }
-                if (got > 0) _pullScratch.AsSpan(0, got).CopyTo(Region.GetSpan(at, got));
-                // The kernel answers the contiguously cached bytes from the offset: skip an uncached page.
-                at = got > 0 ? at + got : (at / page + 1) * page;
-            }
+            // False: the kernel has no inode (nobody has the device open), so nothing is cached.
+            await retrieve(offset, end - offset, _pullScratch, (at, data) => data.Span.CopyTo(Region.GetSpan(at, data.Length)), cancellationToken).ConfigureAwait(false);
         }
         finally
         {

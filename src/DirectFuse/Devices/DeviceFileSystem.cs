@@ -91,7 +91,7 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
         connection.Want |= InitFlags.DirectIoAllowMmap;
         if (MmapMode != DirectMmapMode.PageCache) SetMode(DirectMmapMode.PageCache, "direct I/O with a page-cache mapping synced by NOTIFY_RETRIEVE");
         var notifier = connection.Notifier;
-        buffer.AttachPageCache((offset, destination, ct) => notifier.RetrieveAsync(NodeId.Root, offset, destination, ct));
+        buffer.AttachPageCache((start, length, scratch, onData, ct) => notifier.RetrieveRangeAsync(NodeId.Root, start, length, scratch, onData, ct));
     }
 
     private void SetMode(DirectMmapMode mode, string reason)

@@ -207,24 +207,48 @@ public sealed unsafe class MmapAddressSpace : IDisposable
     }
 
     /// <summary>Destroys <paramref name="region"/>: frees its offsets and quota and drops the server's mapping. Clients that still map it keep their pages.</summary>
+    /// <remarks>The server must not be using the region's span when it destroys it: the mapping goes away.</remarks>
     public void Destroy(MmapRegion region)
+    {
+        bool removed;
+        lock (_lock) removed = Unlink(region);
+        if (removed) Finish(region);
+    }
+
+    /// <summary>Takes the region out of the space. Caller holds the lock.</summary>
+    private bool Unlink(MmapRegion region)
+    {
+        int index = Array.IndexOf(_sorted, region);
+        if (index < 0) return false;
+        var next = new MmapRegion[_sorted.Length - 1];
+        Array.Copy(_sorted, next, index);
+        Array.Copy(_sorted, index + 1, next, index, _sorted.Length - index - 1);
+        Volatile.Write(ref _sorted, next);
+        _lifetimes.Remove(region);
+        _reserved -= region.Size;
+        // Replace the view's window with inaccessible memory again.
+        if (_view != 0)
+            Libc.mmap(_view + (nint)region.Offset, (nint)region.Size, Libc.PROT_NONE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE | Libc.MAP_FIXED, -1, 0);
+        region.MarkDestroyed();
+        return true;
+    }
+
+    /// <summary>Outside the lock: unmap, close, and tell the listeners (who may take their own locks).</summary>
+    private void Finish(MmapRegion region)
+    {
+        region.Release();
+        RegionDestroyed?.Invoke(region);
+    }
+
+    /// <summary>Counts a client open of <paramref name="region"/> unless it is being destroyed (then the opener needs a new region).</summary>
+    internal bool TryAddClientOpen(MmapRegion region)
     {
         lock (_lock)
         {
-            int index = Array.IndexOf(_sorted, region);
-            if (index < 0) return;
-            var next = new MmapRegion[_sorted.Length - 1];
-            Array.Copy(_sorted, next, index);
-            Array.Copy(_sorted, index + 1, next, index, _sorted.Length - index - 1);
-            Volatile.Write(ref _sorted, next);
-            _lifetimes.Remove(region);
-            _reserved -= region.Size;
-            // Replace the view's window with inaccessible memory again.
-            if (_view != 0)
-                Libc.mmap(_view + (nint)region.Offset, (nint)region.Size, Libc.PROT_NONE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE | Libc.MAP_FIXED, -1, 0);
-            region.Release();
+            if (region.IsDestroyed || !_lifetimes.ContainsKey(region)) return false;
+            region.AddClientOpen();
+            return true;
         }
-        RegionDestroyed?.Invoke(region);
     }
 
     /// <summary>Called by the binding layer when a client open of <paramref name="region"/> is released.</summary>
@@ -240,12 +264,15 @@ public sealed unsafe class MmapAddressSpace : IDisposable
         if (region.ClientOpens == 0) FreeIfUnused(region);
     }
 
+    /// <summary>Frees a <see cref="RegionLifetime.FreeAfterLastUser"/> region; the check and the unlinking are one step under the lock, so no open slips in between.</summary>
     private void FreeIfUnused(MmapRegion region)
     {
-        bool free;
-        lock (_lock) free = _lifetimes.TryGetValue(region, out var lifetime) && lifetime == RegionLifetime.FreeAfterLastUser
-            && region.ClientOpens == 0 && region.ServerHandles == 0;
-        if (free) Destroy(region);
+        bool removed = false;
+        lock (_lock)
+            if (_lifetimes.TryGetValue(region, out var lifetime) && lifetime == RegionLifetime.FreeAfterLastUser
+                && region.ClientOpens == 0 && region.ServerHandles == 0)
+                removed = Unlink(region);
+        if (removed) Finish(region);
     }
 
     public void Dispose()

@@ -44,7 +44,10 @@ public sealed unsafe class MmapRegion
     public long End => Offset + Size;
     /// <summary>The key that decided who shares this region (UID, PID, or a server-chosen name).</summary>
     public string? ShareKey { get; }
-    public bool IsDestroyed => _memfd is null;
+    public bool IsDestroyed => Volatile.Read(ref _destroyed);
+    private bool _destroyed;
+
+    internal void MarkDestroyed() => Volatile.Write(ref _destroyed, true);
 
     /// <summary>Client opens currently holding the region (each open file, not each mapping).</summary>
     public int ClientOpens => Volatile.Read(ref _clientOpens);
@@ -74,8 +77,7 @@ public sealed unsafe class MmapRegion
         {
             var fd = _memfd;
             if (fd is null || fd.IsClosed) return 0;
-            Libc.Stat st;
-            return Libc.fstat((int)fd.DangerousGetHandle(), &st) == 0 ? st.Blocks * 512 : 0;
+            return Libc.AllocatedBytes((int)fd.DangerousGetHandle());
         }
     }
 

@@ -32,7 +32,6 @@ internal sealed class PageCacheMirror
     {
         public NodeId Node { get; } = node;
         public MmapRegion Region { get; } = region;
-        public int Opens;
         /// <summary>Page index → the kernel's copy as last known equal (sorted: pulls walk it in order).</summary>
         public readonly SortedDictionary<long, byte[]> Base = [];
     }
@@ -41,17 +40,10 @@ internal sealed class PageCacheMirror
     {
         lock (_lock)
         {
-            if (!_bindings.TryGetValue((node, region), out var b)) _bindings[(node, region)] = b = new Binding(node, region);
-            b.Opens++;
+            _bindings.TryAdd((node, region), new Binding(node, region));
         }
     }
 
-    /// <summary>Drops the open; the binding (and its base pages) stays while the kernel may still cache pages of the node.</summary>
-    public void Unbind(NodeId node, MmapRegion region)
-    {
-        lock (_lock)
-            if (_bindings.TryGetValue((node, region), out var b)) b.Opens--;
-    }
 
     /// <summary>Forgets a node entirely (FORGET, or region destroyed): its cache is gone or no longer ours.</summary>
     public void Forget(NodeId node)
@@ -99,26 +91,24 @@ internal sealed class PageCacheMirror
     public async Task PullAsync(MmapRegion region, CancellationToken cancellationToken)
     {
         var notifier = _notifier() ?? throw new InvalidOperationException("the session is not running");
+        var buffer = new byte[MaxTransfer];
         foreach (var (b, ranges) in CachedRanges(region))
-        {
-            var buffer = new byte[MaxTransfer];
             foreach (var (start, length) in ranges)
-                for (long at = start; at < start + length; at += MaxTransfer)
+            {
+                bool known = await notifier.RetrieveRangeAsync(b.Node, start, length, buffer, (at, data) =>
                 {
-                    int want = (int)Math.Min(MaxTransfer, start + length - at);
-                    int got;
-                    try
+                    lock (_lock)
                     {
-                        got = await notifier.RetrieveAsync(b.Node, at, buffer.AsMemory(0, want), cancellationToken).ConfigureAwait(false);
+                        if (data.IsEmpty) b.Base.Remove(at / Page); // evicted: the kernel will READ it afresh
+                        else MergeFromKernel(b, region, at, data.Span);
                     }
-                    catch (FuseException e) when (e.Errno == Errno.ENOENT)
-                    {
-                        lock (_lock) b.Base.Clear(); // the kernel dropped the inode: nothing cached any more
-                        break;
-                    }
-                    lock (_lock) MergeFromKernel(b, region, at, buffer.AsSpan(0, got));
+                }, cancellationToken).ConfigureAwait(false);
+                if (!known)
+                {
+                    lock (_lock) b.Base.Clear(); // the kernel dropped the inode: nothing cached any more
+                    break;
                 }
-        }
+            }
     }
 
     /// <summary>Pushes the server's changes of <paramref name="region"/> into every bound node's page cache (after pulling, so client writes are not overwritten).</summary>

@@ -92,7 +92,8 @@ public sealed partial class RegionBinder
     /// </summary>
     public Result<OpenReply> Open(NodeId node, MmapRegion region)
     {
-        if (region.IsDestroyed) return Errno.ESTALE;
+        // ESTALE: the region is being freed after its last user; the caller makes a new one.
+        if (!AddressSpace.TryAddClientOpen(region)) return Errno.ESTALE;
         var mode = Mode;
         int backingId = 0;
         if (mode == DirectMmapMode.Passthrough)
@@ -104,9 +105,12 @@ public sealed partial class RegionBinder
                 SetMode(DirectMmapMode.PageCache, $"the kernel refused a backing file ({acquired.Error}); using the page cache");
                 mode = DirectMmapMode.PageCache;
             }
-            else return acquired.Error;
+            else
+            {
+                AddressSpace.OnClientReleased(region);
+                return acquired.Error;
+            }
         }
-        region.AddClientOpen();
         if (mode == DirectMmapMode.PageCache) _mirror.Bind(node, region);
         ulong handle = (ulong)Interlocked.Increment(ref _nextHandle);
         _opens[handle] = new OpenRegion(node, region, mode);
@@ -130,7 +134,7 @@ public sealed partial class RegionBinder
     {
         if (!_opens.TryRemove(handle.Value, out var open)) return Errno.EBADF;
         if (open.Mode == DirectMmapMode.Passthrough) ReleaseBacking(open.Region);
-        if (open.Mode == DirectMmapMode.PageCache) _mirror.Unbind(open.Node, open.Region);
+        // A page-cache binding outlives the open: the kernel may keep the node's pages cached (Forget drops it).
         AddressSpace.OnClientReleased(open.Region);
         return Errno.Ok;
     }
@@ -170,25 +174,43 @@ public sealed partial class RegionBinder
     public Task PushAsync(MmapRegion region, long offset, long length, CancellationToken cancellationToken = default) =>
         Mode == DirectMmapMode.PageCache ? _mirror.PushRangeAsync(region, offset, length, cancellationToken) : Task.CompletedTask;
 
-    /// <summary>Syncs every region every <paramref name="interval"/> until disposed (page-cache mode).</summary>
-    public IDisposable StartPeriodicSync(TimeSpan interval)
+    /// <summary>Syncs every region every <paramref name="interval"/> until disposed (page-cache mode); Dispose waits for a sync in flight.</summary>
+    public IDisposable StartPeriodicSync(TimeSpan interval) => new PeriodicSync(this, interval);
+
+    private sealed class PeriodicSync : IDisposable
     {
-        var cts = new CancellationTokenSource();
-        _ = Task.Run(async () =>
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+
+        public PeriodicSync(RegionBinder binder, TimeSpan interval) => _loop = Task.Run(() => RunAsync(binder, interval));
+
+        private async Task RunAsync(RegionBinder binder, TimeSpan interval)
         {
             using var timer = new PeriodicTimer(interval);
-            while (await timer.WaitForNextTickAsync(cts.Token).ConfigureAwait(false))
-                foreach (var region in AddressSpace.Regions)
-                    try
-                    {
-                        await SyncAsync(region, cts.Token).ConfigureAwait(false);
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        LogSyncFailed(_logger, e, region.ToString());
-                    }
-        });
-        return cts;
+            try
+            {
+                while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+                    foreach (var region in binder.AddressSpace.Regions)
+                        try
+                        {
+                            await binder.SyncAsync(region, _stop.Token).ConfigureAwait(false);
+                        }
+                        catch (Exception e) when (e is not OperationCanceledException)
+                        {
+                            LogSyncFailed(binder._logger, e, region.ToString());
+                        }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _loop.Wait(TimeSpan.FromSeconds(5));
+            _stop.Dispose();
+        }
     }
 
     private Result<int> AcquireBacking(MmapRegion region)
@@ -211,6 +233,10 @@ public sealed partial class RegionBinder
             {
                 LogBackingRefused(_logger, region.ToString(), e.Message);
                 return e.Errno;
+            }
+            catch (ObjectDisposedException)
+            {
+                return Errno.ESTALE; // destroyed by the server meanwhile
             }
         }
     }

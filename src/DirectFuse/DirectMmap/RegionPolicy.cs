@@ -1,14 +1,18 @@
 namespace DirectFuse.DirectMmap;
 
 /// <summary>
-/// Who is asking for a region: the caller's credentials, its process id (not the thread id the request
-/// header carries; see <see cref="ProcessIds"/>) and, at open time, its open(2) flags.
+/// Who is asking for a region: the caller's credentials, the calling thread (the request header's "pid"),
+/// and, at open time, its open(2) flags. <see cref="Pid"/> is the thread's process, looked up only when a
+/// policy asks for it (it reads /proc).
 /// </summary>
-public readonly record struct RegionCaller(uint Uid, uint Gid, uint Pid, int? OpenFlags)
+public readonly record struct RegionCaller(uint Uid, uint Gid, uint ThreadId, int? OpenFlags)
 {
-    /// <summary>The caller of a request: its header's thread id mapped to the process.</summary>
+    /// <summary>The caller's process id (thread group): what "per process" means.</summary>
+    public uint Pid => ProcessIds.ProcessOf(ThreadId);
+
+    /// <summary>The caller of a request.</summary>
     public static RegionCaller Of(DirectFuse.LowLevel.FuseContext context, int? openFlags = null) =>
-        new(context.Uid, context.Gid, ProcessIds.ProcessOf(context.Pid), openFlags);
+        new(context.Uid, context.Gid, context.Pid, openFlags);
 }
 
 /// <summary>

@@ -64,8 +64,9 @@ public sealed partial class RegionReportServer : IDisposable
                     client.Shutdown(SocketShutdown.Send);
                 }
             }
-            catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+            catch (Exception e)
             {
+                // Whatever went wrong with one client (a snapshot failing included) must not end the loop.
                 LogClientFailed(_logger, e.Message);
             }
         }

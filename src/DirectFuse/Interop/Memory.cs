@@ -24,8 +24,19 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int munmap(nint addr, nint length);
 
-    [LibraryImport(Lib, SetLastError = true)]
-    public static partial int fstat(int fd, Stat* buf);
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int statx(int dirfd, string path, int flags, uint mask, byte* buffer);
+
+    public const int AT_EMPTY_PATH = 0x1000;
+    public const uint STATX_BLOCKS = 0x400;
+
+    /// <summary>Allocated bytes of an open file (st_blocks × 512), through statx, whose layout is the same on every architecture.</summary>
+    public static long AllocatedBytes(int fd)
+    {
+        byte* buffer = stackalloc byte[256]; // struct statx
+        if (statx(fd, "", AT_EMPTY_PATH, STATX_BLOCKS, buffer) != 0) return 0;
+        return *(long*)(buffer + 48) * 512; // stx_blocks
+    }
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int fallocate(int fd, int mode, long offset, long len);
@@ -34,23 +45,4 @@ internal static unsafe partial class Libc
     public static partial int dup(int fd);
 
     public const int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
-
-    /// <summary>struct stat on x86-64 (144 bytes).</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    public struct Stat
-    {
-        public ulong Dev;
-        public ulong Ino;
-        public ulong NLink;
-        public uint Mode;
-        public uint Uid;
-        public uint Gid;
-        public int Pad0;
-        public ulong Rdev;
-        public long Size;
-        public long BlkSize;
-        public long Blocks;
-        public long Atime, AtimeNsec, Mtime, MtimeNsec, Ctime, CtimeNsec;
-        public long Reserved0, Reserved1, Reserved2;
-    }
 }

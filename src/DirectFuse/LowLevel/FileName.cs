@@ -22,6 +22,15 @@ public readonly struct FileName
 
     public bool Equals(string other) => Encoding.UTF8.GetByteCount(other) == Utf8.Length && ToString() == other;
 
+    private static readonly UTF8Encoding s_strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>
+    /// The name as a string, exactly: a name that is not valid UTF-8 throws <see cref="DecoderFallbackException"/>
+    /// (an <see cref="ArgumentException"/>, answered EINVAL), so two different byte names can never become one key.
+    /// </summary>
+    public string Text => s_strict.GetString(Utf8.Span);
+
+    /// <summary>For display: invalid UTF-8 becomes U+FFFD, so different names may print alike (use <see cref="Text"/> as a key).</summary>
     public override string ToString() => Encoding.UTF8.GetString(Utf8.Span);
 
     public static FileName FromString(string name) => new(Encoding.UTF8.GetBytes(name));

@@ -21,14 +21,14 @@ public sealed partial class PathFileSystemAdapter
     public override async ValueTask<Errno> SetXattrAsync(FuseContext context, NodeId node, FileName name, ReadOnlyMemory<byte> value, int flags, CancellationToken cancellationToken)
     {
         if (PathOf(node) is not { } path) return Errno.ENOENT;
-        return await _fs.SetXattrAsync(path, name.ToString(), value, flags, new PathContext(context, cancellationToken)).ConfigureAwait(false);
+        return await _fs.SetXattrAsync(path, name.Text, value, flags, new PathContext(context, cancellationToken)).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
     public override async ValueTask<Result<int>> GetXattrAsync(FuseContext context, NodeId node, FileName name, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         if (PathOf(node) is not { } path) return Errno.ENOENT;
-        var result = await _fs.GetXattrAsync(path, name.ToString(), new PathContext(context, cancellationToken)).ConfigureAwait(false);
+        var result = await _fs.GetXattrAsync(path, name.Text, new PathContext(context, cancellationToken)).ConfigureAwait(false);
         if (!result.TryGetValue(out byte[]? value)) return result.Error;
         if (buffer.IsEmpty) return value.Length; // a size query
         if (value.Length > buffer.Length) return Errno.ERANGE;
@@ -61,6 +61,6 @@ public sealed partial class PathFileSystemAdapter
     public override async ValueTask<Errno> RemoveXattrAsync(FuseContext context, NodeId node, FileName name, CancellationToken cancellationToken)
     {
         if (PathOf(node) is not { } path) return Errno.ENOENT;
-        return await _fs.RemoveXattrAsync(path, name.ToString(), new PathContext(context, cancellationToken)).ConfigureAwait(false);
+        return await _fs.RemoveXattrAsync(path, name.Text, new PathContext(context, cancellationToken)).ConfigureAwait(false);
     }
 }

@@ -38,7 +38,7 @@ public sealed partial class PathFileSystemAdapter
     /// <inheritdoc/>
     public override async ValueTask<Result<EntryReply>> SymLinkAsync(FuseContext context, NodeId parent, FileName name, FileName target, CancellationToken cancellationToken)
     {
-        string targetText = target.ToString();
+        string targetText = target.Text;
         if (ChildPath(parent, name, out string child) is not { } path) return Errno.ENOENT;
         var ctx = new PathContext(context, cancellationToken);
         var errno = await _fs.SymLinkAsync(targetText, path, ctx).ConfigureAwait(false);
@@ -59,7 +59,7 @@ public sealed partial class PathFileSystemAdapter
     public override async ValueTask<Errno> UnlinkAsync(FuseContext context, NodeId parent, FileName name, CancellationToken cancellationToken)
     {
         if (PathOf(parent) is not { } dir) return Errno.ENOENT;
-        string child = name.ToString();
+        string child = name.Text;
         var ctx = new PathContext(context, cancellationToken);
         if (!Options.HardRemove && _nodes.IsOpen(parent, child) && await HideAsync(parent, dir, child, ctx).ConfigureAwait(false))
             return Errno.Ok;
@@ -82,7 +82,7 @@ public sealed partial class PathFileSystemAdapter
     {
         if (ChildPath(parent, name, out string fromName) is not { } from) return Errno.ENOENT;
         if (PathOf(newParent) is not { } toDir) return Errno.ENOENT;
-        string toName = newName.ToString();
+        string toName = newName.Text;
         string to = NodeTable.Join(toDir, toName);
         var ctx = new PathContext(context, cancellationToken);
         bool exchange = (flags & RenameFlags.Exchange) != 0;

@@ -132,7 +132,7 @@ public sealed partial class PathFileSystemAdapter : LowLevelFileSystem
     /// <summary>The path of <paramref name="name"/> in <paramref name="parent"/>; the name is copied, as the request buffer is reused.</summary>
     private string? ChildPath(NodeId parent, FileName name, out string child)
     {
-        child = name.ToString();
+        child = name.Text;
         return PathOf(parent) is { } dir ? NodeTable.Join(dir, child) : null;
     }
 

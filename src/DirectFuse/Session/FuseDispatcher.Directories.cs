@@ -18,7 +18,9 @@ internal sealed partial class FuseDispatcher
         var a = r.Arg<FuseReadIn>();
         var buffer = r.Directory((int)Math.Min(a.ReadSize, int.MaxValue), plus);
         var errno = await d.Fs.ReadDirAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), (long)a.Offset, buffer, r.CancellationToken).ConfigureAwait(false);
-        if (!errno.IsOk) r.ReplyError(errno);
+        // Entries already added count as lookups in the file system: they must reach the kernel, so an error
+        // after the first entry ends the listing instead of replacing it (as libfuse does).
+        if (!errno.IsOk && buffer.Count == 0) r.ReplyError(errno);
         else r.ReplyPayloadBytes(buffer.Length);
     }
 

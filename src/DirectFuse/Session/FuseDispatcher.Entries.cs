@@ -57,8 +57,8 @@ internal sealed partial class FuseDispatcher
 
     internal static async ValueTask ReadLink(FuseDispatcher d, FuseRequest r)
     {
-        const int PathMax = 4096;
-        var buffer = r.ReplyPayload(PathMax);
+        // The kernel's out-argument is PAGE_SIZE - 1 bytes (no terminating zero); a longer reply is refused.
+        var buffer = r.ReplyPayload(Environment.SystemPageSize - 1);
         AnswerBytes(r, await d.Fs.ReadLinkAsync(r.Context(), r.NodeId, buffer, r.CancellationToken).ConfigureAwait(false), buffer.Length);
     }
 

@@ -103,8 +103,9 @@ internal sealed partial class FuseDispatcher
         var a = r.Arg<FuseIoctlIn>();
         // CUSE channels with CUSE_UNRESTRICTED_IOCTL: the retry protocol (FuseDispatcher.Cuse.cs).
         if ((a.Flags & IoctlFlags.Unrestricted) != 0 && d.Fs is Cuse.ICuseServer cuse) { await CuseIoctl(d, r, cuse).ConfigureAwait(false); return; }
-        var input = r.ArgBytes(FuseIoctlIn.Size, (int)Math.Min(a.InSize, (uint)(r.ArgsLength - FuseIoctlIn.Size)));
-        var output = r.ReplyPayload(FuseIoctlOut.Size + (int)a.OutSize)[FuseIoctlOut.Size..];
+        // The kernel sends exactly in_size bytes; out_size is bounded by the reply buffer (ReplyPayload clamps).
+        var input = r.ArgBytes(FuseIoctlIn.Size, (int)Math.Min(a.InSize, int.MaxValue));
+        var output = r.ReplyPayload((int)Math.Min(FuseIoctlOut.Size + (long)a.OutSize, int.MaxValue))[FuseIoctlOut.Size..];
         var result = await d.Fs.IoctlAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), a.Cmd, a.Arg, input, output, a.Flags, r.CancellationToken).ConfigureAwait(false);
         if (!result.TryGetValue(out var reply)) { r.ReplyError(result.Error); return; }
         if (reply.OutLength < 0 || reply.OutLength > output.Length)

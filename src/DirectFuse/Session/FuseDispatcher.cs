@@ -98,7 +98,8 @@ internal sealed partial class FuseDispatcher
     {
         var errno = e is MalformedRequestException ? Errno.EINVAL : Errno.FromException(e);
         if (e is MalformedRequestException) LogMalformed(Logger, r.Length, e.Message);
-        else if (e is not (FuseException or OperationCanceledException)) LogHandlerFailed(Logger, e, info.Name, r.Header.NodeId);
+        // A name that is not UTF-8 (FileName.Text) is the client's doing, not a handler failure.
+        else if (e is not (FuseException or OperationCanceledException or System.Text.DecoderFallbackException)) LogHandlerFailed(Logger, e, info.Name, r.Header.NodeId);
         if (info.HasReply && !r.Replied) r.ReplyError(errno);
     }
 

@@ -59,14 +59,14 @@ public sealed class FuseNotifier
     public async Task<int> RetrieveAsync(NodeId node, long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         ulong id = (ulong)Interlocked.Increment(ref _nextRetrieveId);
-        var pending = new PendingRetrieve(destination, offset);
+        var pending = new PendingRetrieve(destination);
         _retrieves[id] = pending;
         try
         {
             var errno = Send(FuseNotifyCode.Retrieve,
                 new FuseNotifyRetrieveOut { NotifyUnique = id, NodeId = node.Value, Offset = (ulong)offset, RetrieveSize = (uint)destination.Length }, default);
             if (!errno.IsOk) throw new FuseException(errno, $"NOTIFY_RETRIEVE of node {node} failed: {errno}");
-            using var registration = cancellationToken.Register(static p => ((PendingRetrieve)p!).Completion.TrySetCanceled(), pending);
+            using var registration = cancellationToken.Register(static p => ((PendingRetrieve)p!).Cancel(), pending);
             return await pending.Completion.Task.ConfigureAwait(false);
         }
         finally
@@ -75,12 +75,39 @@ public sealed class FuseNotifier
         }
     }
 
+    /// <summary>
+    /// Retrieves [<paramref name="start"/>, +<paramref name="length"/>) of <paramref name="node"/>'s page cache,
+    /// however the kernel cuts it: each answer holds the bytes cached contiguously from its offset (at most
+    /// max_write), so the loop goes on from where the answer ended and steps over a page the kernel does not
+    /// cache. <paramref name="onData"/> gets each piece at its offset — an empty piece for an uncached page —
+    /// while it is valid (it lives in <paramref name="scratch"/>). Returns false if the kernel no longer knows
+    /// the node (ENOENT).
+    /// </summary>
+    public async Task<bool> RetrieveRangeAsync(NodeId node, long start, long length, Memory<byte> scratch, Action<long, ReadOnlyMemory<byte>> onData, CancellationToken cancellationToken = default)
+    {
+        long page = Environment.SystemPageSize, end = start + length;
+        for (long at = start; at < end;)
+        {
+            int want = (int)Math.Min(scratch.Length, end - at);
+            int got;
+            try
+            {
+                got = await RetrieveAsync(node, at, scratch[..want], cancellationToken).ConfigureAwait(false);
+            }
+            catch (FuseException e) when (e.Errno == Errno.ENOENT)
+            {
+                return false;
+            }
+            onData(at, scratch[..got]);
+            at = got > 0 ? at + got : (at / page + 1) * page;
+        }
+        return true;
+    }
+
     internal void CompleteRetrieve(ulong id, long offset, ReadOnlySpan<byte> data)
     {
         if (!_retrieves.TryRemove(id, out var pending)) return; // cancelled meanwhile
-        int n = Math.Min(data.Length, pending.Destination.Length);
-        data[..n].CopyTo(pending.Destination.Span);
-        pending.Completion.TrySetResult(n);
+        pending.Complete(data);
     }
 
     /// <summary>Fails every pending retrieve: the connection is gone.</summary>
@@ -111,10 +138,27 @@ public sealed class FuseNotifier
         return bytes;
     }
 
-    private sealed class PendingRetrieve(Memory<byte> destination, long offset)
+    /// <summary>A retrieve in flight. Completion and cancellation exclude each other, so once the caller was
+    /// told "cancelled" (and may reuse its buffer) a late reply copies nothing into it.</summary>
+    private sealed class PendingRetrieve(Memory<byte> destination)
     {
-        public Memory<byte> Destination { get; } = destination;
-        public long Offset { get; } = offset;
+        private readonly Lock _lock = new();
         public TaskCompletionSource<int> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Complete(ReadOnlySpan<byte> data)
+        {
+            lock (_lock)
+            {
+                if (Completion.Task.IsCompleted) return;
+                int n = Math.Min(data.Length, destination.Length);
+                data[..n].CopyTo(destination.Span);
+                Completion.TrySetResult(n);
+            }
+        }
+
+        public void Cancel()
+        {
+            lock (_lock) Completion.TrySetCanceled();
+        }
     }
 }

@@ -46,13 +46,17 @@ public sealed partial class FuseSession : IDisposable
         options ??= new FuseSessionOptions();
         var logger = options.LoggerFactory.CreateLogger("DirectFuse");
         var core = new FuseSessionCore(fileSystem, options, logger);
-        var mount = FuseMount.Create(mountPoint, options.Mount with { MaxRead = options.Mount.MaxRead }, logger);
+        var mount = FuseMount.Create(mountPoint, options.Mount, logger);
         var session = new FuseSession(mount, core, options.Threads, logger);
         try
         {
             session.Start();
-            if (!core.InitCompleted.Wait(options.InitTimeout))
-                throw new MountException($"the kernel did not send INIT within {options.InitTimeout.TotalSeconds:0}s");
+            // A worker that dies before INIT (the kernel refused our reply, the fd broke) ends the wait at once.
+            int first = Task.WaitAny([core.InitCompleted, session.Completion], options.InitTimeout);
+            if (first != 0)
+                throw new MountException(first < 0
+                    ? $"the kernel did not send INIT within {options.InitTimeout.TotalSeconds:0}s"
+                    : $"the session ended before INIT completed: {session.Completion.Result}");
             session.StartMoreWorkers();
             LogMounted(logger, session.MountPoint, session._workers.Count, mount.ViaFusermount ? "fusermount3" : "mount(2)");
             return session;
@@ -114,10 +118,11 @@ public sealed partial class FuseSession : IDisposable
             _mount.Abort();
             _workers.Join(TimeSpan.FromSeconds(5));
         }
+        // The last worker runs Destroy; while workers still serve (a lazily detached mount that a client keeps
+        // busy, and no right to abort it) the file system must stay alive for them.
         if (_workers.Running == 0)
             foreach (var channel in _channels) channel.Dispose();
         _mount.Dispose();
-        _core.RunDestroy();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Mounted {MountPoint} with {Threads} worker threads via {How}")]

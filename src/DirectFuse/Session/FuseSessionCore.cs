@@ -15,7 +15,9 @@ internal sealed partial class FuseSessionCore
 {
     private readonly ILogger _logger;
     private readonly FuseSessionOptions _options;
+    private static readonly uint PageSize = (uint)Environment.SystemPageSize;
     private int _destroyed;
+    private int _inFlight;
     private volatile bool _initialized;
     private readonly TaskCompletionSource _initDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -62,13 +64,15 @@ internal sealed partial class FuseSessionCore
         c.Offered = offered;
         c.MaxReadahead = a.MaxReadahead;
         c.MaxWrite = (uint)(Pool.InSize - 4096);
-        c.MaxPages = (ushort)(c.MaxWrite / 4096);
+        c.MaxPages = (ushort)(c.MaxWrite / PageSize);
         c.Want = DefaultWant(fs) | _options.ExtraCapabilities;
 
         fs.Init(c);
 
         // The buffers are sized already: the file system may lower max_write, not raise it.
         c.MaxWrite = Math.Clamp(c.MaxWrite, 4096u, (uint)(Pool.InSize - 4096));
+        // max_pages (in the kernel's pages) bounds READ sizes: never more than the reply buffer holds.
+        c.MaxPages = (ushort)Math.Clamp((uint)c.MaxPages, 1u, (uint)(Pool.OutSize - 4096) / PageSize);
         var negotiated = c.Want & offered;
         if ((negotiated & InitFlags.Passthrough) != 0 && (negotiated & InitFlags.WritebackCache) != 0)
         {
@@ -78,7 +82,7 @@ internal sealed partial class FuseSessionCore
         // flags2 only reaches the kernel with INIT_EXT; the kernel offers high bits only together with it.
         if ((ulong)negotiated >> 32 != 0) negotiated |= InitFlags.InitExt;
         c.Negotiated = negotiated;
-        c.MaxRead = (negotiated & InitFlags.MaxPages) != 0 ? c.MaxPages * 4096u : 32 * 4096u;
+        c.MaxRead = Math.Min(_options.Mount.MaxRead ?? uint.MaxValue, (negotiated & InitFlags.MaxPages) != 0 ? c.MaxPages * PageSize : 32 * PageSize);
 
         var reply = new FuseInitOut
         {
@@ -163,6 +167,7 @@ internal sealed partial class FuseSessionCore
                     continue;
                 }
                 // The handler went asynchronous: it keeps this request object, the loop takes another.
+                Interlocked.Increment(ref _inFlight);
                 _ = RecycleWhenDone(pending, request);
                 request = Rent(channel);
             }
@@ -208,7 +213,20 @@ internal sealed partial class FuseSessionCore
         finally
         {
             Pool.Return(request);
+            Interlocked.Decrement(ref _inFlight);
         }
+    }
+
+    /// <summary>
+    /// After the last worker stopped: interrupts the handlers still running asynchronously and waits up to
+    /// <paramref name="timeout"/> for them, so that Destroy never runs under a handler (which may be using
+    /// memory Destroy frees). Their replies go nowhere: the connection is gone.
+    /// </summary>
+    public bool DrainHandlers(TimeSpan timeout)
+    {
+        foreach (var request in Pool.All)
+            if (request.ActiveUnique is var unique and not 0) request.TryInterrupt(unique);
+        return SpinWait.SpinUntil(() => Volatile.Read(ref _inFlight) == 0, timeout);
     }
 
     public unsafe BackingFile OpenBackingFile(SafeFileHandle file)

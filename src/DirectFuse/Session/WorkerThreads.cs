@@ -44,6 +44,7 @@ internal sealed partial class WorkerThreads(FuseSessionCore core, ILogger logger
         if (Interlocked.Decrement(ref _running) == 0)
         {
             core.Notifier.FailPending();
+            if (!core.DrainHandlers(TimeSpan.FromSeconds(5))) LogHandlersLeft(logger);
             core.RunDestroy();
             _completion.TrySetResult(reason);
         }
@@ -51,6 +52,9 @@ internal sealed partial class WorkerThreads(FuseSessionCore core, ILogger logger
 
     /// <summary>Waits up to <paramref name="timeout"/> for every worker to stop.</summary>
     public bool Join(TimeSpan timeout) => Completion.Wait(timeout) || Running == 0;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Handlers still running 5 s after the connection ended; destroying the file system anyway")]
+    private static partial void LogHandlersLeft(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "A worker thread failed")]
     private static partial void LogWorkerFailed(ILogger logger, Exception exception);

@@ -96,6 +96,11 @@ internal sealed partial class FuseMount : IDisposable
         {
             process = Process.Start(psi) ?? throw new MountException($"could not start {fusermount}");
         }
+        catch
+        {
+            Libc.close(sv[0]);
+            throw;
+        }
         finally
         {
             Libc.close(sv[1]);
@@ -103,9 +108,9 @@ internal sealed partial class FuseMount : IDisposable
         int fd = ReceiveFd(sv[0]);
         if (fd < 0)
         {
-            process.WaitForExit(10_000);
-            string err = process.StandardError.ReadToEnd().Trim();
             Libc.close(sv[0]);
+            string err = process.WaitForExit(10_000) ? process.StandardError.ReadToEnd().Trim() : "";
+            if (!process.HasExited) process.Kill();
             throw new MountException(string.IsNullOrEmpty(err) ? $"fusermount3 could not mount '{mountPoint}'" : err.Replace("\n", "; "), Errno.EPERM);
         }
         var mount = new FuseMount(mountPoint, fd, viaFusermount: true, options, logger) { _fusermount = process };

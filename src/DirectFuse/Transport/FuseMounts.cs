@@ -26,12 +26,12 @@ public static class FuseMounts
             throw Directory.Exists(full) || File.Exists(full)
                 ? new MountException($"'{full}' is not a FUSE mount point", Errno.EINVAL)
                 : new MountException($"'{full}' does not exist", Errno.ENOENT);
-        if (Libc.geteuid() == 0)
+        if (DirectMmap.Capabilities.HasSysAdmin())
         {
             if (Libc.umount2(full, 0) == 0) return;
             var errno = Errno.Last;
             if (errno == Errno.EBUSY && Libc.umount2(full, Libc.MNT_DETACH) == 0) return;
-            throw new MountException($"cannot unmount '{full}': {errno}", errno);
+            if (errno != Errno.EPERM) throw new MountException($"cannot unmount '{full}': {errno}", errno);
         }
         if (FuseMount.FindFusermount() is null)
             throw new MountException("unmounting as a non-root user needs fusermount3 (apt-get install fuse3)", Errno.EPERM);

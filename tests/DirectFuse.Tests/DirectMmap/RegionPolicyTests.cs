@@ -7,14 +7,16 @@ namespace DirectFuse.Tests.DirectMmap;
 public sealed class RegionPolicyTests
 {
     private static readonly int Page = MmapAddressSpace.PageSize;
-    private static readonly RegionCaller Alice = new(1000, 100, 4242, null);
+    // A thread id above pid_max: /proc knows no such thread, so its process is itself.
+    private const uint NoSuchThread = 4_000_000_000;
+    private static readonly RegionCaller Alice = new(1000, 100, NoSuchThread, null);
 
     [Fact]
     public void Built_in_policies_choose_keys_and_round_sizes_to_pages()
     {
         Assert.Equal(("shared", 2L * Page), RegionPolicy.Shared(Page + 1).Resolve(Alice));
         Assert.Equal(("uid:1000", (long)Page), RegionPolicy.PerUid(Page).Resolve(Alice));
-        Assert.Equal(("pid:4242", (long)Page), RegionPolicy.PerProcess(Page).Resolve(Alice));
+        Assert.Equal(("pid:4000000000", (long)Page), RegionPolicy.PerProcess(Page).Resolve(Alice));
     }
 
     [Fact]
@@ -23,7 +25,7 @@ public sealed class RegionPolicyTests
         var policy = RegionPolicy.FromCallback(3 * Page, c => c.Uid == 0 ? new RegionChoice("root", 1) : new RegionChoice());
         Assert.Equal(("root", (long)Page), policy.Resolve(Alice with { Uid = 0 }));
         // No key: a region private to the caller's process; no size: the default.
-        Assert.Equal(("private:pid:4242", 3L * Page), policy.Resolve(Alice));
+        Assert.Equal(("private:pid:4000000000", 3L * Page), policy.Resolve(Alice));
         Assert.Throws<FuseException>(() => RegionPolicy.FromCallback(Page, _ => new RegionChoice("x", 0)).Resolve(Alice));
     }
 
