@@ -142,11 +142,11 @@ def contenders(args, src):
             lambda mnt: [os.path.join(BUILD, "loopback"), "-q", mnt, src], {"GOMAXPROCS": str(n)}))
     if "directfuse" in args.only_list:
         result.append(Contender(
-            "directfuse", f"DirectFuse loopback, --threads {n} (one cloned /dev/fuse fd per worker thread), FUSE passthrough on",
-            lambda mnt: ["dotnet", dll, "mount", "loopback", src, mnt, "--threads", str(n)]))
+            "directfuse", f"DirectFuse loopback, --threads {n} (one cloned /dev/fuse fd per worker thread), FUSE passthrough on, --no-xattr (as passthrough_ll without -o xattr)",
+            lambda mnt: ["dotnet", dll, "mount", "loopback", src, mnt, "--threads", str(n), "--no-xattr"]))
         result.append(Contender(
-            "directfuse-nopt", f"DirectFuse loopback, --threads {n}, --no-passthrough (the server serves every read and write)",
-            lambda mnt: ["dotnet", dll, "mount", "loopback", src, mnt, "--threads", str(n), "--no-passthrough"]))
+            "directfuse-nopt", f"DirectFuse loopback, --threads {n}, --no-passthrough (the server serves every read and write), --no-xattr",
+            lambda mnt: ["dotnet", dll, "mount", "loopback", src, mnt, "--threads", str(n), "--no-passthrough", "--no-xattr"]))
     return result
 
 

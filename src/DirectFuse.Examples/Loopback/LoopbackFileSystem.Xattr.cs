@@ -11,6 +11,7 @@ public sealed unsafe partial class LoopbackFileSystem
 {
     public override ValueTask<Errno> SetXattrAsync(FuseContext context, NodeId node, FileName name, ReadOnlyMemory<byte> value, int flags, CancellationToken cancellationToken)
     {
+        if (!_options.Xattrs) return Done(Errno.ENOSYS);
         var inode = InodeOf(node);
         if (inode.IsSymlink) return Done(Errno.EOPNOTSUPP);
         Span<byte> z = stackalloc byte[name.Length + 1];
@@ -27,6 +28,7 @@ public sealed unsafe partial class LoopbackFileSystem
 
     public override ValueTask<Result<int>> GetXattrAsync(FuseContext context, NodeId node, FileName name, Memory<byte> buffer, CancellationToken cancellationToken)
     {
+        if (!_options.Xattrs) return Done<int>(Errno.ENOSYS);
         var inode = InodeOf(node);
         if (inode.IsSymlink) return Done<int>(Errno.EOPNOTSUPP);
         Span<byte> z = stackalloc byte[name.Length + 1];
@@ -44,6 +46,7 @@ public sealed unsafe partial class LoopbackFileSystem
 
     public override ValueTask<Result<int>> ListXattrAsync(FuseContext context, NodeId node, Memory<byte> buffer, CancellationToken cancellationToken)
     {
+        if (!_options.Xattrs) return Done<int>(Errno.ENOSYS);
         var inode = InodeOf(node);
         if (inode.IsSymlink) return Done<int>(Errno.EOPNOTSUPP);
         fixed (byte* b = buffer.Span)
@@ -58,6 +61,7 @@ public sealed unsafe partial class LoopbackFileSystem
 
     public override ValueTask<Errno> RemoveXattrAsync(FuseContext context, NodeId node, FileName name, CancellationToken cancellationToken)
     {
+        if (!_options.Xattrs) return Done(Errno.ENOSYS);
         var inode = InodeOf(node);
         if (inode.IsSymlink) return Done(Errno.EOPNOTSUPP);
         Span<byte> z = stackalloc byte[name.Length + 1];

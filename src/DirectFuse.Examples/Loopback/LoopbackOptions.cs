@@ -26,4 +26,11 @@ public sealed record LoopbackOptions
     /// and the caller is somebody else), so they belong to the caller as on a local file system.
     /// </summary>
     public bool CreateAsCaller { get; init; } = true;
+
+    /// <summary>
+    /// Serve extended attributes. Off, every xattr request answers ENOSYS and the kernel stops sending them —
+    /// including the GETXATTR of <c>security.capability</c> it otherwise sends before every write to check
+    /// whether privileges must be dropped (what libfuse's passthrough_ll does without <c>-o xattr</c>).
+    /// </summary>
+    public bool Xattrs { get; init; } = true;
 }

@@ -104,4 +104,26 @@ public sealed class LoopbackTests
             Directory.Delete(source, recursive: true);
         }
     }
+
+    [Fact]
+    public void Without_xattrs_the_kernel_stops_asking_and_writes_still_drop_set_user_id()
+    {
+        string source = Directory.CreateTempSubdirectory("df-src-").FullName;
+        try
+        {
+            var fs = new LoopbackFileSystem(source, new LoopbackOptions { Xattrs = false, UsePassthrough = false });
+            using var mount = TempMount.Create(fs, new DirectFuse.Session.FuseSessionOptions { Mount = new DirectFuse.Transport.MountOptions { AllowOther = true, Subtype = "test" } });
+            var setfattr = Run.Process("setfattr", "-n", "user.x", "-v", "1", mount.Path);
+            Assert.Contains("Operation not supported", setfattr.StdErr);
+            // Privileges are still dropped: the kernel checks the mode bits itself.
+            File.WriteAllText(Path.Combine(source, "suid"), "x");
+            Run.Process("chmod", "4777", Path.Combine(source, "suid")).EnsureSuccess("chmod");
+            Run.AsNobody("/bin/sh", "-c", $"echo y >> '{mount["suid"]}'").EnsureSuccess("append as nobody");
+            Assert.Equal("777", Run.Process("stat", "-c", "%a", Path.Combine(source, "suid")).EnsureSuccess("stat").StdOut.Trim());
+        }
+        finally
+        {
+            Directory.Delete(source, recursive: true);
+        }
+    }
 }
