@@ -78,45 +78,26 @@ public sealed unsafe partial class LoopbackFileSystem
         }
     }
 
-    public override ValueTask<Result<EntryReply>> MkNodAsync(FuseContext context, NodeId parent, FileName name, uint mode, uint rdev, CancellationToken cancellationToken)
-    {
-        var dir = InodeOf(parent);
-        Span<byte> z = stackalloc byte[name.Length + 1];
-        Terminate(name, z);
-        fixed (byte* p = z)
-        {
-            int rc;
-            Errno errno = Errno.Ok;
-            using (AsCaller(context))
-            {
-                rc = NativeMethods.mknodat(dir.Fd, p, mode, rdev);
-                if (rc < 0) errno = Errno.Last;
-            }
-            return Done(rc < 0 ? errno : Created(dir, p, mode));
-        }
-    }
+    public override ValueTask<Result<EntryReply>> MkNodAsync(FuseContext context, NodeId parent, FileName name, uint mode, uint rdev, CancellationToken cancellationToken) =>
+        Done(CreateNode(context, InodeOf(parent), name, mode, rdev, default, &MkNodAt));
 
-    public override ValueTask<Result<EntryReply>> MkDirAsync(FuseContext context, NodeId parent, FileName name, uint mode, CancellationToken cancellationToken)
-    {
-        var dir = InodeOf(parent);
-        Span<byte> z = stackalloc byte[name.Length + 1];
-        Terminate(name, z);
-        fixed (byte* p = z)
-        {
-            int rc;
-            Errno errno = Errno.Ok;
-            using (AsCaller(context))
-            {
-                rc = NativeMethods.mkdirat(dir.Fd, p, mode);
-                if (rc < 0) errno = Errno.Last;
-            }
-            return Done(rc < 0 ? errno : Created(dir, p, mode));
-        }
-    }
+    public override ValueTask<Result<EntryReply>> MkDirAsync(FuseContext context, NodeId parent, FileName name, uint mode, CancellationToken cancellationToken) =>
+        Done(CreateNode(context, InodeOf(parent), name, mode, 0, default, &MkDirAt));
 
-    public override ValueTask<Result<EntryReply>> SymLinkAsync(FuseContext context, NodeId parent, FileName name, FileName target, CancellationToken cancellationToken)
+    public override ValueTask<Result<EntryReply>> SymLinkAsync(FuseContext context, NodeId parent, FileName name, FileName target, CancellationToken cancellationToken) =>
+        Done(CreateNode(context, InodeOf(parent), name, 0, 0, target, &SymLinkAt));
+
+    private static int MkNodAt(int dirFd, byte* name, uint mode, uint rdev, byte* target) => NativeMethods.mknodat(dirFd, name, mode, rdev);
+    private static int MkDirAt(int dirFd, byte* name, uint mode, uint rdev, byte* target) => NativeMethods.mkdirat(dirFd, name, mode);
+    private static int SymLinkAt(int dirFd, byte* name, uint mode, uint rdev, byte* target) => NativeMethods.symlinkat(target, dirFd, name);
+
+    /// <summary>
+    /// Makes a node with <paramref name="create"/> under the caller's fsuid/fsgid (so it belongs to them), then
+    /// looks it up; a symlink (no mode) is looked up as it is, other nodes get back what our umask took away.
+    /// </summary>
+    private Result<EntryReply> CreateNode(FuseContext context, Inode dir, FileName name, uint mode, uint rdev, FileName target,
+        delegate*<int, byte*, uint, uint, byte*, int> create)
     {
-        var dir = InodeOf(parent);
         Span<byte> z = stackalloc byte[name.Length + 1];
         Terminate(name, z);
         Span<byte> t = stackalloc byte[target.Length + 1];
@@ -128,10 +109,11 @@ public sealed unsafe partial class LoopbackFileSystem
             Errno errno = Errno.Ok;
             using (AsCaller(context))
             {
-                rc = NativeMethods.symlinkat(tp, dir.Fd, p);
-                if (rc < 0) errno = Errno.Last;
+                rc = create(dir.Fd, p, mode, rdev, tp);
+                if (rc < 0) errno = Errno.Last; // before AsCaller's own system calls overwrite it
             }
-            return Done(rc < 0 ? errno : DoLookup(dir, p));
+            if (rc < 0) return errno;
+            return target.Length > 0 ? DoLookup(dir, p) : Created(dir, p, mode);
         }
     }
 
