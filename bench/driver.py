@@ -455,9 +455,12 @@ def main():
             cons = [c for c in cons if c.name != "native"]
         for c in cons:
             print(f"bench: {c.name}: {c.description}", flush=True)
-            m = Mounted(c, src, mnt_root, cleanup)
-            try:
-                for run in range(runs):
+        # Round robin: every run visits every contender (on a fresh mount), so slow drift of the machine
+        # spreads over all of them instead of landing in the ratios between contenders.
+        for run in range(runs):
+            for c in cons:
+                m = Mounted(c, src, mnt_root, cleanup)
+                try:
                     for w in wl:
                         cpu0 = m.cpu()
                         value, ops = w.run(m.path)
@@ -466,8 +469,8 @@ def main():
                         if m.proc is not None and ops:
                             results.add(f"{w.name}.server-cpu", c.name, cpu / ops * 1e6, "us/op")
                         print(f"  {c.name:16} {w.name:9} run {run + 1}: {fmt(value)} {w.unit}", flush=True)
-            finally:
-                m.close()
+                finally:
+                    m.close()
 
         if "counts" in args.only_list and "directfuse" in args.only_list:
             counts = count_requests(args, src, mnt_root, cleanup, cons)

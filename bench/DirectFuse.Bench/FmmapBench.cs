@@ -49,7 +49,10 @@ internal static class FmmapBench
                 Console.Error.WriteLine("fmmap: passthrough unavailable; the direct-mmap figures measure the page-cache mode");
             for (int run = 0; run < runs; run++)
             {
-                foreach (var (contender, path) in new[] { ("native-memfd", "memfd"), ("directfuse-fmmap", file) })
+                // Alternate which goes first, so neither always runs on a warmer (or cooler) machine.
+                var pair = new[] { ("native-memfd", "memfd"), ("directfuse-fmmap", file) };
+                if (run % 2 == 1) Array.Reverse(pair);
+                foreach (var (contender, path) in pair)
                 {
                     var bw = Helper(helper, "bw", path, size, reps.ToString());
                     Program.Result("mmap-write-bw", contender, bw.GetProperty("write_gbs").GetDouble(), "GB/s");
