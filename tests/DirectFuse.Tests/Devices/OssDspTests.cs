@@ -132,6 +132,37 @@ public sealed class OssDspTests
     }
 
     [Fact]
+    public void A_blocking_write_interrupted_by_a_signal_returns_promptly()
+    {
+        using var m = OssDspMount.Create();
+        // 8 kHz mono U8 drains 8 KiB a second: a write of 40 KiB past a full buffer would block for seconds.
+        const string script = Prelude + """
+            import signal
+            class Alarm(Exception): pass
+            def on_alarm(signum, frame): raise Alarm()
+            signal.signal(signal.SIGALRM, on_alarm)
+            fd = os.open(sys.argv[1], os.O_WRONLY)
+            fragments, fragstotal, fragsize, free = setup(fd, 0x08, 1, 8000)
+            os.write(fd, b'\x80' * (fragstotal * fragsize))
+            signal.setitimer(signal.ITIMER_REAL, 0.5)
+            t = time.time()
+            try:
+                n = os.write(fd, b'\x80' * 40960)
+                print('partial', n, round(time.time() - t, 2))
+            except Alarm:
+                print('interrupted', 0, round(time.time() - t, 2))
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            fcntl.ioctl(fd, RESET, 0)
+            os.close(fd)
+            """;
+        var parts = Run.PythonScript(script, m.DevicePath).EnsureSuccess("interrupted writer").StdOut.Trim().Split(' ');
+        // The kernel sends INTERRUPT; the device stops waiting: EINTR, or the bytes it took before the signal.
+        Assert.Contains(parts[0], new[] { "partial", "interrupted" });
+        Assert.True(int.Parse(parts[1]) < 40960, $"the whole write was accepted ({parts[1]} bytes): it was not interrupted");
+        Assert.True(double.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture) < 3.0, $"the write took {parts[2]} s after the signal");
+    }
+
+    [Fact]
     public void O_NONBLOCK_set_with_fcntl_after_open_is_honoured()
     {
         using var m = OssDspMount.Create();
