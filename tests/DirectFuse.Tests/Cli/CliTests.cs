@@ -19,7 +19,7 @@ public sealed class CliTests
         server.WaitForMounted();
         Run.Shell($"echo hi > '{mnt}/f' && cat '{mnt}/f'").EnsureSuccess("write through the CLI mount");
         server.Signal(signal);
-        Assert.True(server.WaitForExit(TimeSpan.FromSeconds(20)), "the server did not exit after the signal");
+        server.AssertExits(TimeSpan.FromSeconds(20), $"signal {signal}");
         Assert.Equal(0, server.ExitCode);
         Assert.False(Mounts.IsFuseMounted(mnt), "the mount outlived the server");
     }
@@ -31,7 +31,7 @@ public sealed class CliTests
         using var server = CliProcess.Start(mnt, "mount", "memfs", mnt);
         server.WaitForMounted();
         CliProcess.RunToEnd("unmount", mnt).EnsureSuccess("directfuse unmount");
-        Assert.True(server.WaitForExit(TimeSpan.FromSeconds(20)), "the server did not exit after unmount");
+        server.AssertExits(TimeSpan.FromSeconds(20), "directfuse unmount");
         Assert.Equal(0, server.ExitCode);
         Assert.Contains("unmounted", server.StdOut);
     }
@@ -72,7 +72,7 @@ public sealed class CliTests
         Assert.Contains("3 threads", server.StdOut);
         Run.Process("stat", Path.Combine(mnt, "nothing-here"));
         server.Signal(SIGTERM);
-        Assert.True(server.WaitForExit(TimeSpan.FromSeconds(20)));
+        server.AssertExits(TimeSpan.FromSeconds(20), "SIGTERM");
         string log = server.StdOut + server.StdErr;
         Assert.Matches(@"LOOKUP nodeid=1 uid=0 pid=\d+ -> -ENOENT", log);
         Assert.Contains("INIT", log);

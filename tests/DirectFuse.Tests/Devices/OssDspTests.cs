@@ -258,7 +258,7 @@ public sealed class OssDspTests
                     Assert.True(File.Exists(device));
                     Run.Process("sox", "-q", input, "-t", "oss", device).EnsureSuccess("sox -t oss");
                     server.Signal(15);
-                    Assert.True(server.WaitForExit(TimeSpan.FromSeconds(20)), "the server did not exit");
+                    server.AssertExits(TimeSpan.FromSeconds(20), "SIGTERM");
                     Assert.Equal(0, server.ExitCode);
                 }
                 finally

@@ -46,13 +46,17 @@ public sealed class CliProcess : IDisposable
     /// <summary>Starts <c>directfuse ARGS</c>; <paramref name="mountPoint"/> is cleaned up on Dispose.</summary>
     public static CliProcess Start(string? mountPoint, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        // As from an interactive shell: a test host started in the background (CI, `cmd &`) inherits SIGINT and
+        // SIGQUIT ignored, and an ignored signal stays ignored across exec, so Ctrl-C could never reach the server.
+        var psi = new ProcessStartInfo("env")
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
+        psi.ArgumentList.Add("--default-signal");
+        psi.ArgumentList.Add("dotnet");
         psi.ArgumentList.Add(DllPath);
         foreach (var a in args) psi.ArgumentList.Add(a);
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start directfuse");
@@ -81,6 +85,32 @@ public sealed class CliProcess : IDisposable
         if (!_process.WaitForExit(timeout)) return false;
         _process.WaitForExit(); // flush the output readers
         return true;
+    }
+
+    /// <summary>
+    /// Fails the test unless the process exits within <paramref name="timeout"/>; the failure shows what the
+    /// server printed and where each of its threads waits in the kernel, so a hang can be diagnosed from a CI log.
+    /// </summary>
+    public void AssertExits(TimeSpan timeout, string after)
+    {
+        if (WaitForExit(timeout)) return;
+        var threads = new StringBuilder();
+        try
+        {
+            foreach (var task in Directory.GetDirectories($"/proc/{_process.Id}/task"))
+            {
+                string comm = File.ReadAllText(Path.Combine(task, "comm")).Trim();
+                string wchan = File.ReadAllText(Path.Combine(task, "wchan")).Trim();
+                string syscall = File.ReadAllText(Path.Combine(task, "syscall")).Split(' ')[0];
+                threads.AppendLine($"  {Path.GetFileName(task)} {comm}: wchan={wchan} syscall={syscall}");
+            }
+        }
+        catch (IOException e)
+        {
+            threads.AppendLine("  (threads not readable: " + e.Message + ")");
+        }
+        throw new Xunit.Sdk.XunitException(
+            $"directfuse did not exit within {timeout.TotalSeconds:0} s after {after}.\nstdout:\n{StdOut}stderr:\n{StdErr}threads:\n{threads}");
     }
 
     public void Signal(int signal) => Run.Process("kill", $"-{signal}", _process.Id.ToString()).EnsureSuccess("kill");
