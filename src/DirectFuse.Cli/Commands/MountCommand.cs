@@ -38,14 +38,15 @@ internal static class MountCommand
         var mountPoint = MountPointArgument();
         var noPassthrough = new Option<bool>("--no-passthrough") { Description = "Serve reads and writes in the server even where passthrough is possible" };
         var noXattr = new Option<bool>("--no-xattr") { Description = "Serve no extended attributes (the kernel then stops asking for security.capability before each write)" };
-        var command = new Command("loopback", "Mirror a directory (passthrough when root and the kernel allows)") { source, mountPoint, noPassthrough, noXattr };
+        var alwaysFlush = new Option<bool>("--always-flush") { Description = "Send every close(2) to the server as FLUSH, also for sources whose close does nothing (ext4, XFS, tmpfs)" };
+        var command = new Command("loopback", "Mirror a directory (passthrough when root and the kernel allows)") { source, mountPoint, noPassthrough, noXattr, alwaysFlush };
         common.AddTo(command);
         command.SetAction((result, cancellationToken) =>
         {
             string src = Path.GetFullPath(result.GetRequiredValue(source));
             if (!Directory.Exists(src)) return Task.FromResult(MountRunner.Fail($"source directory '{src}' does not exist"));
             return MountRunner.RunAsync(result, common, result.GetRequiredValue(mountPoint), "loopback",
-                () => new LoopbackFileSystem(src, new LoopbackOptions { UsePassthrough = !result.GetValue(noPassthrough), Xattrs = !result.GetValue(noXattr) }),
+                () => new LoopbackFileSystem(src, new LoopbackOptions { UsePassthrough = !result.GetValue(noPassthrough), Xattrs = !result.GetValue(noXattr), ElideNoOpFlush = !result.GetValue(alwaysFlush) }),
                 cancellationToken,
                 fs => ((LoopbackFileSystem)fs).Describe());
         });

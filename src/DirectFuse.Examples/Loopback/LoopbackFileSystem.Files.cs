@@ -55,6 +55,7 @@ public sealed unsafe partial class LoopbackFileSystem
     {
         ulong handle = (uint)fd;
         if (inode.Type != StatMode.Regular) return new OpenReply(new FileHandle(handle));
+        var noFlush = FlushFlags(inode, fd);
         var connection = _connection;
         bool passthrough = connection is not null && connection.Has(InitFlags.Passthrough) && !_passthroughDisabled;
         lock (inode)
@@ -66,14 +67,14 @@ public sealed unsafe partial class LoopbackFileSystem
                 if (inode.Backing is { } backing && (!writes || inode.BackingWritable))
                 {
                     inode.PassthroughOpens++;
-                    return new OpenReply(new FileHandle(handle | PassthroughOpen), OpenReplyFlags.Passthrough, backing.Id);
+                    return new OpenReply(new FileHandle(handle | PassthroughOpen), OpenReplyFlags.Passthrough | noFlush, backing.Id);
                 }
-                if (inode.PassthroughOpens > 0) return new OpenReply(new FileHandle(handle), OpenReplyFlags.DirectIo);
+                if (inode.PassthroughOpens > 0) return new OpenReply(new FileHandle(handle), OpenReplyFlags.DirectIo | noFlush);
                 inode.Backing?.Dispose();
                 inode.Backing = null;
             }
             inode.CachedOpens++;
-            return new OpenReply(new FileHandle(handle | CachedOpen));
+            return new OpenReply(new FileHandle(handle | CachedOpen), noFlush);
         }
     }
 
@@ -122,15 +123,6 @@ public sealed unsafe partial class LoopbackFileSystem
         nint n;
         fixed (byte* p = data.Span) n = NativeMethods.pwrite(FdOf(handle), p, data.Length, offset);
         return Done<int>(n < 0 ? Errno.Last : (int)n);
-    }
-
-    public override ValueTask<Errno> FlushAsync(FuseContext context, NodeId node, FileHandle handle, ulong lockOwner, CancellationToken cancellationToken)
-    {
-        // Closing a duplicate gives the source file system its close-time work (NFS writes back, for one)
-        // without giving up the descriptor, which lives until RELEASE.
-        int dup = NativeMethods.dup(FdOf(handle));
-        if (dup < 0) return Done(Errno.Last);
-        return Done(NativeMethods.close(dup) < 0 ? Errno.Last : Errno.Ok);
     }
 
     public override ValueTask<Errno> ReleaseAsync(FuseContext context, NodeId node, FileHandle handle, int flags, ReleaseFlags releaseFlags, ulong lockOwner, CancellationToken cancellationToken)

@@ -33,4 +33,11 @@ public sealed record LoopbackOptions
     /// whether privileges must be dropped (what libfuse's passthrough_ll does without <c>-o xattr</c>).
     /// </summary>
     public bool Xattrs { get; init; } = true;
+
+    /// <summary>
+    /// Answer opens of files on local file systems that do no work when a descriptor is closed (ext2/3/4, XFS,
+    /// tmpfs, ramfs) with FOPEN_NOFLUSH, so each close(2) costs no FLUSH round trip. Files on other file
+    /// systems (NFS, FUSE, CIFS, overlayfs... whose close reports errors or writes back) keep their FLUSH.
+    /// </summary>
+    public bool ElideNoOpFlush { get; init; } = true;
 }

@@ -111,6 +111,12 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int fstatvfs(int fd, StatVfs* buffer);
 
+    /// <summary>fstatfs(2) into a buffer of <see cref="StatFsSize"/> bytes; <c>f_type</c> is its first field.</summary>
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int fstatfs(int fd, byte* buffer);
+
+    public const int StatFsSize = 120;
+
     [LibraryImport(Lib, SetLastError = true)]
     public static partial nint getdents64(int fd, byte* buffer, nint size);
 

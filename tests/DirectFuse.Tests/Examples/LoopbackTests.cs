@@ -126,4 +126,48 @@ public sealed class LoopbackTests
             Directory.Delete(source, recursive: true);
         }
     }
+
+    /// <summary>close(2) of files written through the mirror, with the FLUSH requests the server answered.</summary>
+    private static long FlushesForClosedFiles(string source, LoopbackOptions options)
+    {
+        var fs = new LoopbackFileSystem(source, options);
+        using var mount = TempMount.Create(fs);
+        Run.Shell($"for i in 1 2 3 4 5; do echo $i > '{mount.Path}'/f$i; cat '{mount.Path}'/f$i > /dev/null; done").EnsureSuccess("write and read files");
+        Assert.Equal("5\n", File.ReadAllText(Path.Combine(source, "f5")));
+        return fs.ServedFlushes;
+    }
+
+    [Theory, MemberData(nameof(Modes))]
+    public void Closing_files_on_a_local_source_costs_no_FLUSH_round_trip(bool passthrough)
+    {
+        string source = Directory.CreateTempSubdirectory("df-src-").FullName;
+        try
+        {
+            Assert.Equal(0, FlushesForClosedFiles(source, new LoopbackOptions { UsePassthrough = passthrough }));
+            // Switched off, every close is a FLUSH again: the test above measures the elision, not a quiet kernel.
+            Assert.True(FlushesForClosedFiles(source, new LoopbackOptions { UsePassthrough = passthrough, ElideNoOpFlush = false }) >= 10);
+        }
+        finally
+        {
+            Directory.Delete(source, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_source_whose_close_does_work_keeps_its_FLUSH()
+    {
+        // A FUSE file system as the source: its close(2) is a FLUSH of its own, which must still happen.
+        using var inner = TempMount.Create(new DirectFuse.Examples.MemFs.MemFileSystem(), prefix: "df-inner-");
+        Assert.True(FlushesForClosedFiles(inner.Path, new LoopbackOptions { UsePassthrough = false }) >= 10);
+    }
+
+    [Fact]
+    public void Only_file_systems_without_close_time_work_are_elided()
+    {
+        Assert.True(LoopbackFileSystem.CloseIsNoOp(0xEF53)); // ext2/3/4
+        Assert.True(LoopbackFileSystem.CloseIsNoOp(0x01021994)); // tmpfs
+        Assert.False(LoopbackFileSystem.CloseIsNoOp(0x6969)); // NFS
+        Assert.False(LoopbackFileSystem.CloseIsNoOp(0x65735546)); // FUSE
+        Assert.False(LoopbackFileSystem.CloseIsNoOp(0x794C7630)); // overlayfs forwards flush to the real file
+    }
 }
