@@ -39,14 +39,15 @@ internal static class MountCommand
         var noPassthrough = new Option<bool>("--no-passthrough") { Description = "Serve reads and writes in the server even where passthrough is possible" };
         var noXattr = new Option<bool>("--no-xattr") { Description = "Serve no extended attributes (the kernel then stops asking for security.capability before each write)" };
         var alwaysFlush = new Option<bool>("--always-flush") { Description = "Send every close(2) to the server as FLUSH, also for sources whose close does nothing (ext4, XFS, tmpfs)" };
-        var command = new Command("loopback", "Mirror a directory (passthrough when root and the kernel allows)") { source, mountPoint, noPassthrough, noXattr, alwaysFlush };
+        var noDirCache = new Option<bool>("--no-dir-cache") { Description = "Read every directory listing from the source (by default the kernel keeps a listing while the source directory's mtime and ctime are unchanged)" };
+        var command = new Command("loopback", "Mirror a directory (passthrough when root and the kernel allows)") { source, mountPoint, noPassthrough, noXattr, alwaysFlush, noDirCache };
         common.AddTo(command);
         command.SetAction((result, cancellationToken) =>
         {
             string src = Path.GetFullPath(result.GetRequiredValue(source));
             if (!Directory.Exists(src)) return Task.FromResult(MountRunner.Fail($"source directory '{src}' does not exist"));
             return MountRunner.RunAsync(result, common, result.GetRequiredValue(mountPoint), "loopback",
-                () => new LoopbackFileSystem(src, new LoopbackOptions { UsePassthrough = !result.GetValue(noPassthrough), Xattrs = !result.GetValue(noXattr), ElideNoOpFlush = !result.GetValue(alwaysFlush) }),
+                () => new LoopbackFileSystem(src, new LoopbackOptions { UsePassthrough = !result.GetValue(noPassthrough), Xattrs = !result.GetValue(noXattr), ElideNoOpFlush = !result.GetValue(alwaysFlush), CacheDirectoryListings = !result.GetValue(noDirCache) }),
                 cancellationToken,
                 fs => ((LoopbackFileSystem)fs).Describe());
         });

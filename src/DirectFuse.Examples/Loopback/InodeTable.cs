@@ -37,6 +37,10 @@ internal sealed class Inode
     internal bool BackingWritable;
     internal int PassthroughOpens;
     internal int CachedOpens;
+
+    // Directory listing state, guarded by lock(this): the source directory's change stamp seen at the last
+    // OPENDIR, against which the kernel's cached listing is judged (see LoopbackFileSystem.ListingCache.cs).
+    internal ListingStamp LastListingStamp;
 }
 
 /// <summary>Node ids to inodes and (dev, ino) to inodes, with lookup counting.</summary>

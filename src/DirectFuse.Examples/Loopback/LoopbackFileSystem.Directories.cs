@@ -22,16 +22,18 @@ public sealed unsafe partial class LoopbackFileSystem
 
     public override ValueTask<Result<OpenReply>> OpenDirAsync(FuseContext context, NodeId node, int flags, CancellationToken cancellationToken)
     {
-        int fd = Reopen(InodeOf(node), NativeMethods.O_RDONLY | NativeMethods.O_DIRECTORY);
+        var dir = InodeOf(node);
+        int fd = Reopen(dir, NativeMethods.O_RDONLY | NativeMethods.O_DIRECTORY);
         if (fd < 0) return Done<OpenReply>(Errno.Last);
         ulong id = (ulong)Interlocked.Increment(ref _nextDirectoryHandle);
         _directories[id] = new DirectoryHandle(fd);
-        return Done<OpenReply>(new OpenReply(new FileHandle(id)));
+        return Done<OpenReply>(new OpenReply(new FileHandle(id), ListingCacheFlags(dir, fd)));
     }
 
     public override ValueTask<Errno> ReadDirAsync(FuseContext context, NodeId node, FileHandle handle, long offset, DirectoryBuffer buffer, CancellationToken cancellationToken)
     {
         if (!_directories.TryGetValue(handle.Value, out var d)) return Done(Errno.EBADF);
+        Interlocked.Increment(ref _servedListingRequests);
         var dir = InodeOf(node);
         lock (d)
         {

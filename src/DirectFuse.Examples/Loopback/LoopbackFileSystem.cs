@@ -75,7 +75,8 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
     /// <summary>One line for a user: what is mirrored and whether passthrough is in use, and why (not).</summary>
     public string Describe() =>
         $"loopback of {Source}: passthrough {(PassthroughActive ? "on" : "off")} ({_passthroughReason}), " +
-        (_options.ElideNoOpFlush ? "no FLUSH for files on ext4/XFS/tmpfs/ramfs" : "FLUSH on every close");
+        (_options.ElideNoOpFlush ? "no FLUSH for files on ext4/XFS/tmpfs/ramfs" : "FLUSH on every close") + ", " +
+        (_options.CacheDirectoryListings ? "listings cached by the kernel while the source directory is unchanged" : "every listing read from the source");
 
     public override void Init(FuseConnection connection)
     {

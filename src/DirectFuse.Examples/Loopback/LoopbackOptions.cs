@@ -40,4 +40,11 @@ public sealed record LoopbackOptions
     /// systems (NFS, FUSE, CIFS, overlayfs... whose close reports errors or writes back) keep their FLUSH.
     /// </summary>
     public bool ElideNoOpFlush { get; init; } = true;
+
+    /// <summary>
+    /// Let the kernel keep directory listings in its cache (FOPEN_CACHE_DIR) and reuse them on the next opendir
+    /// while the source directory's mtime and ctime are unchanged (checked at every OPENDIR), so a repeated
+    /// listing of an unchanged directory costs no READDIR at all. Off, every listing reaches the server.
+    /// </summary>
+    public bool CacheDirectoryListings { get; init; } = true;
 }

@@ -18,6 +18,7 @@ internal static unsafe partial class NativeMethods
         AT_EMPTY_PATH = 0x1000;
 
     public const uint STATX_BASIC_STATS = 0x7ff;
+    public const uint STATX_MTIME = 0x40, STATX_CTIME = 0x80;
 
     public const int SEEK_SET = 0;
 

@@ -8,9 +8,11 @@ public sealed class LoopbackTests
 {
     private sealed class Mirror : IDisposable
     {
-        public Mirror(bool passthrough)
+        public Mirror(bool passthrough, string? sourceParent = null)
         {
-            Source = Directory.CreateTempSubdirectory("df-src-").FullName;
+            Source = sourceParent is null
+                ? Directory.CreateTempSubdirectory("df-src-").FullName
+                : Directory.CreateDirectory(Path.Combine(sourceParent, $"df-src-{Guid.NewGuid():N}")).FullName;
             Fs = new LoopbackFileSystem(Source, new LoopbackOptions { UsePassthrough = passthrough });
             Mount = TempMount.Create(Fs);
         }
@@ -159,6 +161,71 @@ public sealed class LoopbackTests
         // A FUSE file system as the source: its close(2) is a FLUSH of its own, which must still happen.
         using var inner = TempMount.Create(new DirectFuse.Examples.MemFs.MemFileSystem(), prefix: "df-inner-");
         Assert.True(FlushesForClosedFiles(inner.Path, new LoopbackOptions { UsePassthrough = false }) >= 10);
+    }
+
+    /// <summary>Lists the mirror of a 300-entry directory twice; returns the READDIR(PLUS) requests the second listing cost.</summary>
+    private static long ListingRequestsOfASecondListing(LoopbackOptions options)
+    {
+        string source = Directory.CreateTempSubdirectory("df-src-").FullName;
+        try
+        {
+            for (int i = 0; i < 300; i++) File.WriteAllText(Path.Combine(source, $"entry{i:D3}"), "");
+            var fs = new LoopbackFileSystem(source, options);
+            using var mount = TempMount.Create(fs);
+            Assert.Equal("300", Run.Shell($"ls -f '{mount.Path}' | grep -c entry").EnsureSuccess("first listing").StdOut.Trim());
+            long afterFirst = fs.ServedListingRequests;
+            Assert.True(afterFirst > 0, "the first listing never reached the server");
+            Assert.Equal("300", Run.Shell($"ls -f '{mount.Path}' | grep -c entry").EnsureSuccess("second listing").StdOut.Trim());
+            return fs.ServedListingRequests - afterFirst;
+        }
+        finally
+        {
+            Directory.Delete(source, recursive: true);
+        }
+    }
+
+    [Theory, MemberData(nameof(Modes))]
+    public void Listing_an_unchanged_directory_again_is_answered_by_the_kernel(bool passthrough)
+    {
+        Assert.Equal(0, ListingRequestsOfASecondListing(new LoopbackOptions { UsePassthrough = passthrough }));
+        // Switched off, the second listing is served again: the zero above is the cache at work.
+        Assert.True(ListingRequestsOfASecondListing(new LoopbackOptions { UsePassthrough = passthrough, CacheDirectoryListings = false }) > 0);
+    }
+
+    [Theory]
+    [InlineData("/tmp")]     // ext4 here
+    [InlineData("/dev/shm")] // tmpfs
+    public void Every_change_to_the_source_or_through_the_mount_shows_in_the_next_listing(string sourceParent)
+    {
+        using var m = new Mirror(passthrough: true, sourceParent);
+        for (int i = 0; i < 100; i++) File.WriteAllText(Path.Combine(m.Source, $"old{i:D3}"), "");
+        // Each change comes right after a listing the kernel holds (listed twice: cached, and the directory's
+        // attributes fresh, so the kernel's own mtime check would not notice a change behind the mount), and is
+        // listed at once: within one clock tick of the previous listing, the change must still be seen.
+        const string script = """
+            import os, sys
+            mnt, src = sys.argv[1], sys.argv[2]
+            def listing():
+                return set(os.listdir(mnt))
+            base = listing()
+            assert len(base) == 100, len(base)
+            def check(expected, what):
+                assert listing() == expected, what
+                listing()
+            for i in range(150):
+                name = f"new{i}"
+                where = src if i % 2 == 0 else mnt              # behind the mount, or through it
+                check(base, f"before {i}")
+                open(os.path.join(where, name), "w").close()
+                check(base | {name}, f"create {i} via {where} not listed")
+                os.rename(os.path.join(where, name), os.path.join(where, name + ".moved"))
+                check(base | {name + ".moved"}, f"rename {i} via {where} not listed")
+                os.unlink(os.path.join(src if i % 3 == 0 else mnt, name + ".moved"))
+                check(base, f"unlink {i} still listed")
+            print("ok")
+            """;
+        Assert.Equal("ok", Run.PythonScript(script, m.Mount.Path, m.Source).EnsureSuccess("listings after changes").StdOut.Trim());
+        Assert.True(m.Fs.ServedListingRequests > 0);
     }
 
     [Fact]
