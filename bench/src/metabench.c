@@ -2,6 +2,9 @@
  *   metabench stat    DIR N          stat DIR/f000000 .. DIR/f(N-1)
  *   metabench create  DIR N SIZE     open(O_CREAT) + write SIZE bytes + close + unlink DIR/c%06d, N times
  *   metabench readdir DIR REPS       list DIR REPS times with getdents64
+ *   metabench readdir-changing DIR REPS
+ *                                    the same, but before each listing create and remove DIR/.churn, so the
+ *                                    directory has changed and no cache may answer the listing
  *   metabench mkfiles DIR N SIZE     create the N files stat uses (setup, not timed)
  * Prints one JSON object: {"ops": N, "seconds": S, "errors": E}. ops counts stat calls, created files, or
  * directory entries read. */
@@ -29,7 +32,7 @@ static void name(char *buf, size_t len, const char *dir, char prefix, long i) {
 
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: metabench stat|create|readdir|mkfiles DIR N [SIZE]\n");
+        fprintf(stderr, "usage: metabench stat|create|readdir|readdir-changing|mkfiles DIR N [SIZE]\n");
         return 2;
     }
     const char *mode = argv[1], *dir = argv[2];
@@ -58,9 +61,15 @@ int main(int argc, char **argv) {
             if (stat(path, &st) != 0) errors++;
             ops++;
         }
-    } else if (!strcmp(mode, "readdir")) {
+    } else if (!strcmp(mode, "readdir") || !strcmp(mode, "readdir-changing")) {
         static char buf[1 << 16];
+        int churn = !strcmp(mode, "readdir-changing");
         for (long r = 0; r < n; r++) {
+            if (churn) {
+                snprintf(path, sizeof path, "%s/.churn", dir);
+                int cfd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+                if (cfd < 0 || close(cfd) != 0 || unlink(path) != 0) errors++;
+            }
             int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
             if (fd < 0) { errors++; continue; }
             for (;;) {
