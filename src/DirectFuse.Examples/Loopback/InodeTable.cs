@@ -33,9 +33,8 @@ internal sealed class Inode
     // Open-file state, guarded by lock(this). The kernel refuses a second backing id for an inode that is
     // open, and refuses passthrough opens while page-cache opens exist (and the other way round), so the
     // inode keeps one shared backing file and counts both kinds of opens.
-    internal BackingFile? Backing;
+    internal readonly SharedBackingFile Backing = new();
     internal bool BackingWritable;
-    internal int PassthroughOpens;
     internal int CachedOpens;
 
     // Directory listing state, guarded by lock(this): the source directory's change stamp seen at the last
@@ -131,8 +130,7 @@ internal sealed class InodeTable
         {
             lock (inode)
             {
-                inode.Backing?.Dispose();
-                inode.Backing = null;
+                inode.Backing.Close();
             }
             NativeMethods.close(inode.Fd);
         }

@@ -63,15 +63,11 @@ public sealed unsafe partial class LoopbackFileSystem
             if (passthrough && inode.CachedOpens == 0)
             {
                 bool writes = (flags & NativeMethods.O_ACCMODE) != NativeMethods.O_RDONLY;
-                if (inode.Backing is null) CreateBacking(connection!, inode);
-                if (inode.Backing is { } backing && (!writes || inode.BackingWritable))
-                {
-                    inode.PassthroughOpens++;
-                    return new OpenReply(new FileHandle(handle | PassthroughOpen), OpenReplyFlags.Passthrough | noFlush, backing.Id);
-                }
-                if (inode.PassthroughOpens > 0) return new OpenReply(new FileHandle(handle), OpenReplyFlags.DirectIo | noFlush);
-                inode.Backing?.Dispose();
-                inode.Backing = null;
+                if (!inode.Backing.IsRegistered) RegisterBacking(connection!, inode);
+                if (inode.Backing.IsRegistered && (!writes || inode.BackingWritable))
+                    return new OpenReply(new FileHandle(handle | PassthroughOpen), OpenReplyFlags.Passthrough | noFlush, inode.Backing.Acquire());
+                if (inode.Backing.Opens > 0) return new OpenReply(new FileHandle(handle), OpenReplyFlags.DirectIo | noFlush);
+                inode.Backing.Close(); // read-only, and this open writes: the page cache serves it and those after
             }
             inode.CachedOpens++;
             return new OpenReply(new FileHandle(handle | CachedOpen), noFlush);
@@ -79,7 +75,7 @@ public sealed unsafe partial class LoopbackFileSystem
     }
 
     /// <summary>Registers a backing file for the inode, read-write if at all possible so later write opens can share it.</summary>
-    private void CreateBacking(FuseConnection connection, Inode inode)
+    private void RegisterBacking(FuseConnection connection, Inode inode)
     {
         bool writable = true;
         int fd = Reopen(inode, NativeMethods.O_RDWR);
@@ -94,7 +90,7 @@ public sealed unsafe partial class LoopbackFileSystem
         using var file = new SafeFileHandle(fd, ownsHandle: true);
         try
         {
-            inode.Backing = connection.OpenBackingFile(file);
+            inode.Backing.Register(connection.OpenBackingFile(file));
             inode.BackingWritable = writable;
         }
         catch (FuseException e)
@@ -133,12 +129,7 @@ public sealed unsafe partial class LoopbackFileSystem
             lock (inode)
             {
                 if ((handle.Value & CachedOpen) != 0) inode.CachedOpens--;
-                else if (--inode.PassthroughOpens == 0)
-                {
-                    // Files already open on it (and mappings) keep working; the next open registers anew.
-                    inode.Backing?.Dispose();
-                    inode.Backing = null;
-                }
+                else inode.Backing.Release(); // the last one closes the backing id; the next open registers anew
             }
         }
         return Done(Errno.Ok);

@@ -85,14 +85,8 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
         // matters because our pwrite as root would keep them.
         connection.Want &= ~(InitFlags.HandleKillprivV2 | InitFlags.WritebackCache);
         if (!_options.UsePassthrough) _passthroughReason = "disabled by option";
-        else if (!connection.Offers(InitFlags.Passthrough)) _passthroughReason = "the kernel does not offer FUSE_PASSTHROUGH";
-        else if (!HasCapSysAdmin()) _passthroughReason = "registering backing files needs CAP_SYS_ADMIN";
-        else
-        {
-            connection.Want |= InitFlags.Passthrough;
-            connection.MaxStackDepth = Math.Clamp(_options.MaxStackDepth, 1u, 2u);
-            _passthroughReason = "reads, writes and mmap go straight to the source files";
-        }
+        else if (!connection.TryRequestPassthrough(out string whyNot, _options.MaxStackDepth)) _passthroughReason = whyNot;
+        else _passthroughReason = "reads, writes and mmap go straight to the source files";
     }
 
     public override void Destroy()
@@ -233,21 +227,6 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
         {
         }
         return 0x12; // 022, the usual default
-    }
-
-    private static bool HasCapSysAdmin()
-    {
-        const int CapSysAdmin = 21;
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/self/status"))
-                if (line.StartsWith("CapEff:", StringComparison.Ordinal))
-                    return (Convert.ToUInt64(line[7..].Trim(), 16) & (1UL << CapSysAdmin)) != 0;
-        }
-        catch (IOException)
-        {
-        }
-        return NativeMethods.geteuid() == 0;
     }
 
     /// <summary>

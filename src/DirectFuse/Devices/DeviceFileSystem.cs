@@ -19,8 +19,7 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
     private readonly ConcurrentDictionary<ulong, DeviceFile> _files = new();
     private readonly DeviceHostOptions _options;
     private readonly Lock _backingLock = new();
-    private BackingFile? _backing;
-    private int _backingOpens;
+    private readonly SharedBackingFile _backing = new();
     private FuseConnection? _connection;
     private long _nextHandle;
 
@@ -66,12 +65,9 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
         }
         if (_options.MmapMode == DirectMmapMode.Passthrough)
         {
-            if (!connection.Offers(InitFlags.Passthrough)) SetMode(DirectMmapMode.PageCache, "the kernel offers no FUSE passthrough");
-            else if (!Capabilities.HasSysAdmin()) SetMode(DirectMmapMode.PageCache, "no CAP_SYS_ADMIN for a passthrough backing file");
+            if (!connection.TryRequestPassthrough(out string whyNot)) SetMode(DirectMmapMode.PageCache, whyNot);
             else
             {
-                connection.Want |= InitFlags.Passthrough;
-                if (connection.MaxStackDepth is 0 or > 2) connection.MaxStackDepth = 1;
                 SetMode(DirectMmapMode.Passthrough, "the buffer's memfd is the backing file (zero copy)");
                 buffer.Mode = DirectMmapMode.Passthrough;
                 return;
@@ -103,11 +99,7 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
     public override void Destroy()
     {
         Device.Buffer?.Detach();
-        lock (_backingLock)
-        {
-            _backing?.Dispose();
-            _backing = null;
-        }
+        lock (_backingLock) _backing.Close();
         Device.HostStopped();
     }
 
@@ -163,31 +155,20 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
         var connection = _connection ?? throw new InvalidOperationException("INIT has not happened");
         lock (_backingLock)
         {
-            if (_backing is null)
+            try
             {
-                try
-                {
-                    _backing = connection.OpenBackingFile(Device.Buffer!.Region.Memfd);
-                }
-                catch (FuseException e)
-                {
-                    return e.Errno;
-                }
+                return _backing.Acquire(static state => state.connection.OpenBackingFile(state.region.Memfd), (connection, region: Device.Buffer!.Region));
             }
-            _backingOpens++;
-            return _backing.Id;
+            catch (FuseException e)
+            {
+                return e.Errno;
+            }
         }
     }
 
     private void ReleaseBacking()
     {
-        lock (_backingLock)
-        {
-            if (--_backingOpens > 0 || _backing is null) return;
-            // Mappings and files already open keep working on a closed backing id.
-            _backing.Dispose();
-            _backing = null;
-        }
+        lock (_backingLock) _backing.Release();
     }
 
     // READ and WRITE carry the file's current flags, so fcntl(F_SETFL, O_NONBLOCK) after open counts too.

@@ -17,7 +17,7 @@ namespace DirectFuse.DirectMmap;
 public sealed partial class RegionBinder
 {
     private readonly ConcurrentDictionary<ulong, OpenRegion> _opens = new();
-    private readonly Dictionary<MmapRegion, (BackingFile File, int Opens)> _backing = [];
+    private readonly Dictionary<MmapRegion, SharedBackingFile> _backing = [];
     private readonly Lock _backingLock = new();
     private readonly PageCacheMirror _mirror;
     private readonly DirectMmapMode? _forced;
@@ -63,20 +63,8 @@ public sealed partial class RegionBinder
             SetMode(DirectMmapMode.PageCache, "page-cache mode requested by the server");
             return;
         }
-        if (!connection.Offers(InitFlags.Passthrough))
-        {
-            SetMode(DirectMmapMode.PageCache, "the kernel offers no FUSE passthrough (needs Linux 6.9+)");
-            return;
-        }
-        if (!Capabilities.HasSysAdmin())
-        {
-            SetMode(DirectMmapMode.PageCache, "no CAP_SYS_ADMIN for passthrough backing files");
-            return;
-        }
-        connection.Want |= InitFlags.Passthrough;
-        connection.Want &= ~InitFlags.WritebackCache;
-        if (connection.MaxStackDepth is 0 or > 2) connection.MaxStackDepth = 1;
-        SetMode(DirectMmapMode.Passthrough, "FUSE passthrough of memfd regions (zero copy)");
+        if (connection.TryRequestPassthrough(out string whyNot)) SetMode(DirectMmapMode.Passthrough, "FUSE passthrough of memfd regions (zero copy)");
+        else SetMode(DirectMmapMode.PageCache, whyNot);
     }
 
     private void SetMode(DirectMmapMode mode, string reason)
@@ -218,16 +206,10 @@ public sealed partial class RegionBinder
         var connection = _connection ?? throw new InvalidOperationException("RegionBinder.Init was not called");
         lock (_backingLock)
         {
-            if (_backing.TryGetValue(region, out var entry))
-            {
-                _backing[region] = (entry.File, entry.Opens + 1);
-                return entry.File.Id;
-            }
+            if (!_backing.TryGetValue(region, out var shared)) _backing[region] = shared = new SharedBackingFile();
             try
             {
-                var file = connection.OpenBackingFile(region.Memfd);
-                _backing[region] = (file, 1);
-                return file.Id;
+                return shared.Acquire(static state => state.connection.OpenBackingFile(state.region.Memfd), (connection, region));
             }
             catch (FuseException e)
             {
@@ -238,6 +220,10 @@ public sealed partial class RegionBinder
             {
                 return Errno.ESTALE; // destroyed by the server meanwhile
             }
+            finally
+            {
+                if (shared.Opens == 0) _backing.Remove(region);
+            }
         }
     }
 
@@ -245,15 +231,7 @@ public sealed partial class RegionBinder
     {
         lock (_backingLock)
         {
-            if (!_backing.TryGetValue(region, out var entry)) return;
-            if (entry.Opens > 1)
-            {
-                _backing[region] = (entry.File, entry.Opens - 1);
-                return;
-            }
-            _backing.Remove(region);
-            // Files already open (and mappings) keep working on a closed backing id.
-            entry.File.Dispose();
+            if (_backing.TryGetValue(region, out var shared) && shared.Release()) _backing.Remove(region);
         }
     }
 

@@ -44,6 +44,29 @@ public sealed class FuseConnection
     public FuseNotifier Notifier => Core.Notifier;
 
     /// <summary>
+    /// Asks for FUSE passthrough, with <paramref name="maxStackDepth"/> (1 or 2), when the kernel offers it and
+    /// this process may register backing files (CAP_SYS_ADMIN); gives up the writeback cache, whose negotiation
+    /// would disable passthrough. Otherwise leaves <see cref="Want"/> alone and says why in <paramref name="whyNot"/>.
+    /// </summary>
+    public bool TryRequestPassthrough(out string whyNot, uint maxStackDepth = 1)
+    {
+        if (!Offers(InitFlags.Passthrough))
+        {
+            whyNot = "the kernel offers no FUSE passthrough (needs Linux 6.9+)";
+            return false;
+        }
+        if (!DirectMmap.Capabilities.HasSysAdmin())
+        {
+            whyNot = "registering backing files needs CAP_SYS_ADMIN";
+            return false;
+        }
+        Want = (Want | InitFlags.Passthrough) & ~InitFlags.WritebackCache;
+        MaxStackDepth = Math.Clamp(maxStackDepth, 1u, 2u);
+        whyNot = "";
+        return true;
+    }
+
+    /// <summary>
     /// Registers <paramref name="fd"/> as a backing file for passthrough opens. Needs CAP_SYS_ADMIN and a
     /// negotiated <see cref="InitFlags.Passthrough"/>.
     /// </summary>

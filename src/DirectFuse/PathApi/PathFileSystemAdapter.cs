@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using DirectFuse.LowLevel;
 using DirectFuse.Protocol;
+using DirectFuse.Session;
 
 namespace DirectFuse.PathApi;
 
@@ -158,10 +159,5 @@ public sealed partial class PathFileSystemAdapter : LowLevelFileSystem
         return result.TryGetValue(out var attr) ? MakeEntry(parent, name, attr) : result.Error;
     }
 
-    private bool Overrides(string method)
-    {
-        var declared = typeof(PathFileSystem).GetMethod(method)!;
-        var types = Array.ConvertAll(declared.GetParameters(), p => p.ParameterType);
-        return _fs.GetType().GetMethod(method, types)?.DeclaringType != typeof(PathFileSystem);
-    }
+    private bool Overrides(string method) => OverrideCheck.Overrides(_fs, method);
 }

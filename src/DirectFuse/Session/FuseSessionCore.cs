@@ -111,12 +111,9 @@ internal sealed partial class FuseSessionCore
             | InitFlags.DirectIoAllowMmap | InitFlags.HasExpireOnly;
         // Not HANDLE_KILLPRIV(_V2): then the kernel clears suid/sgid itself (with a SETATTR) on writes,
         // truncates and chown by unprivileged callers, instead of leaving it to every file system.
-        if (Overrides(fs, nameof(LowLevelFileSystem.SetLkAsync))) want |= InitFlags.PosixLocks | InitFlags.FlockLocks;
+        if (OverrideCheck.Overrides(fs, nameof(LowLevelFileSystem.SetLkAsync))) want |= InitFlags.PosixLocks | InitFlags.FlockLocks;
         return want;
     }
-
-    private static bool Overrides(LowLevelFileSystem fs, string method) =>
-        fs.GetType().GetMethod(method)?.DeclaringType != typeof(LowLevelFileSystem);
 
     public void RunDestroy()
     {
