@@ -40,6 +40,7 @@ internal sealed class Inode
     // Directory listing state, guarded by lock(this): the source directory's change stamp seen at the last
     // OPENDIR, against which the kernel's cached listing is judged (see LoopbackFileSystem.ListingCache.cs).
     internal ListingStamp LastListingStamp;
+    internal int ListingChangesInARow;
 }
 
 /// <summary>Node ids to inodes and (dev, ino) to inodes, with lookup counting.</summary>

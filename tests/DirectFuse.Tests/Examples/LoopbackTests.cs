@@ -1,4 +1,5 @@
 using DirectFuse.Examples.Loopback;
+using DirectFuse.Protocol;
 using DirectFuse.Tests.Infrastructure;
 
 namespace DirectFuse.Tests.Examples;
@@ -222,10 +223,36 @@ public sealed class LoopbackTests
                 check(base | {name + ".moved"}, f"rename {i} via {where} not listed")
                 os.unlink(os.path.join(src if i % 3 == 0 else mnt, name + ".moved"))
                 check(base, f"unlink {i} still listed")
+            # A directory that changes before every listing is listed without the cache; once it holds still
+            # the cache comes back, and must still see the next change.
+            names = set(base)
+            for i in range(40):
+                name = f"churn{i}"
+                open(os.path.join(src if i % 2 == 0 else mnt, name), "w").close()
+                names.add(name)
+                assert listing() == names, f"churn {i} not listed"
+            for i in range(5):
+                check(names, f"still {i}")
+                open(os.path.join(src, f"late{i}"), "w").close()
+                names.add(f"late{i}")
+                check(names, f"late {i} not listed")
             print("ok")
             """;
         Assert.Equal("ok", Run.PythonScript(script, m.Mount.Path, m.Source).EnsureSuccess("listings after changes").StdOut.Trim());
         Assert.True(m.Fs.ServedListingRequests > 0);
+    }
+
+    [Fact]
+    public void A_directory_that_changes_between_listings_is_listed_without_the_cache_until_it_holds_still()
+    {
+        int changes = 0;
+        Assert.Equal(OpenReplyFlags.CacheDir, LoopbackFileSystem.DecideListingCache(unchanged: false, ref changes)); // first listing
+        Assert.Equal(OpenReplyFlags.CacheDir | OpenReplyFlags.KeepCache, LoopbackFileSystem.DecideListingCache(unchanged: true, ref changes));
+        Assert.Equal(OpenReplyFlags.CacheDir, LoopbackFileSystem.DecideListingCache(unchanged: false, ref changes)); // one change: cache anew
+        Assert.Equal(OpenReplyFlags.None, LoopbackFileSystem.DecideListingCache(unchanged: false, ref changes)); // changing: no cache
+        Assert.Equal(OpenReplyFlags.None, LoopbackFileSystem.DecideListingCache(unchanged: false, ref changes));
+        Assert.Equal(OpenReplyFlags.CacheDir | OpenReplyFlags.KeepCache, LoopbackFileSystem.DecideListingCache(unchanged: true, ref changes));
+        Assert.Equal(0, changes);
     }
 
     [Fact]
