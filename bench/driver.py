@@ -233,13 +233,11 @@ def workloads(args):
         r = metabench("create", os.path.join(root, "create"), p["creates"], 4096)
         return r["ops"] / r["seconds"], r["ops"]
 
-    def readdir(root):
-        r = metabench("readdir", os.path.join(root, "meta"), p["readdir_reps"])
-        return r["ops"] / r["seconds"], r["ops"]
-
-    def readdir_changing(root):
-        r = metabench("readdir-changing", os.path.join(root, "meta"), p["readdir_reps"])
-        return r["ops"] / r["seconds"], r["ops"]
+    def listing(mode):
+        def run(root):
+            r = metabench(mode, os.path.join(root, "meta"), p["readdir_reps"])
+            return r["ops"] / r["seconds"], r["ops"]
+        return run
 
     def seqread(root):
         s = fio(os.path.join(root, "data", "seq.dat"), "read", "1M", p["data_size"])
@@ -258,9 +256,9 @@ def workloads(args):
                  f"stat(2) of {p['files']} files, each name uncached (dentries dropped first): one LOOKUP each"),
         Workload("create", "kops/s", lambda r: scale(create(r), 1e-3),
                  f"open(O_CREAT)+write 4 KiB+close+unlink, {p['creates']} files"),
-        Workload("readdir", "kentries/s", lambda r: scale(readdir(r), 1e-3),
+        Workload("readdir", "kentries/s", lambda r: scale(listing("readdir")(r), 1e-3),
                  f"getdents64 through a {p['files']}-entry directory, {p['readdir_reps']} times"),
-        Workload("readdir-changing", "kentries/s", lambda r: scale(readdir_changing(r), 1e-3),
+        Workload("readdir-changing", "kentries/s", lambda r: scale(listing("readdir-changing")(r), 1e-3),
                  f"the same, but a file is created and removed in the directory before each listing, so no cache may answer it"),
         Workload("seqread", "MiB/s", seqread, f"fio read, 1 MiB blocks, psync, direct=1, {p['data_size']} file"),
         Workload("seqwrite", "MiB/s", seqwrite, f"fio write, 1 MiB blocks, psync, direct=1, {p['data_size']} file"),

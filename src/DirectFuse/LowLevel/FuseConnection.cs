@@ -44,11 +44,11 @@ public sealed class FuseConnection
     public FuseNotifier Notifier => Core.Notifier;
 
     /// <summary>
-    /// Asks for FUSE passthrough, with <paramref name="maxStackDepth"/> (1 or 2), when the kernel offers it and
+    /// Asks for FUSE passthrough, with <paramref name="maxStackDepth"/> (1 or 2; null keeps <see cref="MaxStackDepth"/>), when the kernel offers it and
     /// this process may register backing files (CAP_SYS_ADMIN); gives up the writeback cache, whose negotiation
     /// would disable passthrough. Otherwise leaves <see cref="Want"/> alone and says why in <paramref name="whyNot"/>.
     /// </summary>
-    public bool TryRequestPassthrough(out string whyNot, uint maxStackDepth = 1)
+    public bool TryRequestPassthrough(out string whyNot, uint? maxStackDepth = null)
     {
         if (!Offers(InitFlags.Passthrough))
         {
@@ -61,7 +61,7 @@ public sealed class FuseConnection
             return false;
         }
         Want = (Want | InitFlags.Passthrough) & ~InitFlags.WritebackCache;
-        MaxStackDepth = Math.Clamp(maxStackDepth, 1u, 2u);
+        MaxStackDepth = Math.Clamp(maxStackDepth ?? MaxStackDepth, 1u, 2u);
         whyNot = "";
         return true;
     }
