@@ -7,7 +7,16 @@ namespace DirectFuse.LowLevel;
 /// </summary>
 public readonly struct FuseContext
 {
+    /// <summary>No group: the request carried no supplementary-group extension.</summary>
+    internal const uint NoGroup = uint.MaxValue;
+    private readonly uint _extensionGroup;
+
     public FuseContext(ulong unique, uint uid, uint gid, uint pid, uint umask = 0, int fileFlags = 0)
+        : this(unique, uid, gid, pid, umask, fileFlags, NoGroup, killSuidSgid: false)
+    {
+    }
+
+    internal FuseContext(ulong unique, uint uid, uint gid, uint pid, uint umask, int fileFlags, uint extensionGroup, bool killSuidSgid)
     {
         Unique = unique;
         Uid = uid;
@@ -15,6 +24,8 @@ public readonly struct FuseContext
         Pid = pid;
         Umask = umask;
         FileFlags = fileFlags;
+        _extensionGroup = extensionGroup;
+        KillSuidSgid = killSuidSgid;
     }
 
     public ulong Unique { get; }
@@ -28,6 +39,23 @@ public readonly struct FuseContext
     /// fcntl(F_SETFL) after open); 0 on other requests.
     /// </summary>
     public int FileFlags { get; }
+
+    /// <summary>
+    /// On OPEN and CREATE with O_TRUNC, when <see cref="Protocol.InitFlags.HandleKillprivV2"/> is negotiated: the
+    /// caller lacks CAP_FSETID, so emptying the file must also drop its set-user-ID bit (and set-group-ID when
+    /// group-executable), as truncate(2) does.
+    /// </summary>
+    public bool KillSuidSgid { get; }
+
+    /// <summary>
+    /// Whether the caller is a member of group <paramref name="gid"/>: its effective group, the group the kernel
+    /// vouched for in the request (the supplementary-group extension of creating requests), or one of the
+    /// calling thread's supplementary groups as <c>/proc/PID/status</c> lists them (as libfuse's
+    /// <c>fuse_req_getgroups</c>). The last costs a read of /proc, so test cheaper rules first; a caller that is
+    /// gone, or in a pid namespace the server cannot see (pid 0), has no supplementary groups.
+    /// </summary>
+    public bool IsInGroup(uint gid) =>
+        gid == Gid || (_extensionGroup != NoGroup && gid == _extensionGroup) || CallerGroups.Contains(Pid, gid);
 
     public override string ToString() => $"uid={Uid} gid={Gid} pid={Pid}";
 }

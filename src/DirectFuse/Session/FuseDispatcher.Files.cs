@@ -7,13 +7,20 @@ namespace DirectFuse.Session;
 // ioctl and poll.
 internal sealed partial class FuseDispatcher
 {
-    internal static async ValueTask Open(FuseDispatcher d, FuseRequest r) =>
-        AnswerOpen(r, await d.Fs.OpenAsync(r.Context(), r.NodeId, (int)r.Arg<FuseOpenIn>().Flags, r.CancellationToken).ConfigureAwait(false));
+    /// <summary><c>FUSE_OPEN_KILL_SUIDGID</c> in the open_flags of OPEN and CREATE.</summary>
+    private const uint OpenKillSuidGid = 1 << 0;
+
+    internal static async ValueTask Open(FuseDispatcher d, FuseRequest r)
+    {
+        var a = r.Arg<FuseOpenIn>();
+        var context = r.Context(killSuidSgid: (a.OpenFlags & OpenKillSuidGid) != 0);
+        AnswerOpen(r, await d.Fs.OpenAsync(context, r.NodeId, (int)a.Flags, r.CancellationToken).ConfigureAwait(false));
+    }
 
     internal static async ValueTask Create(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseCreateIn>();
-        var result = await d.Fs.CreateAsync(r.Context(a.Umask), r.NodeId, r.NameAt(FuseCreateIn.Size), a.Mode, (int)a.Flags, r.CancellationToken).ConfigureAwait(false);
+        var result = await d.Fs.CreateAsync(r.Context(a.Umask, killSuidSgid: (a.OpenFlags & OpenKillSuidGid) != 0), r.NodeId, r.NameAt(FuseCreateIn.Size), a.Mode, (int)a.Flags, r.CancellationToken).ConfigureAwait(false);
         if (!result.TryGetValue(out var created)) { r.ReplyError(result.Error); return; }
         var reply = new CreateOut();
         created.Entry.WriteTo(ref reply.Entry);

@@ -40,7 +40,30 @@ internal sealed class FuseRequest
 
     public FuseOpcode Opcode => Header.Opcode;
     public NodeId NodeId => new(Header.NodeId);
-    public FuseContext Context(uint umask = 0, int fileFlags = 0) => new(Header.Unique, Header.Uid, Header.Gid, Header.Pid, umask, fileFlags);
+    public FuseContext Context(uint umask = 0, int fileFlags = 0, bool killSuidSgid = false) =>
+        new(Header.Unique, Header.Uid, Header.Gid, Header.Pid, umask, fileFlags,
+            Header.TotalExtLen == 0 ? FuseContext.NoGroup : ExtensionGroup(), killSuidSgid);
+
+    /// <summary>
+    /// The group of a <c>FUSE_EXT_GROUPS</c> extension (the kernel sends one, the parent directory's group, with
+    /// creating requests when the caller is a member of it but not by its effective gid), or none.
+    /// </summary>
+    private uint ExtensionGroup()
+    {
+        if (ArgsEnd < FuseInHeader.Size || ArgsEnd > Length) return FuseContext.NoGroup;
+        var extensions = Extensions;
+        while (extensions.Length >= FuseExtHeader.Size)
+        {
+            var header = MemoryMarshal.Read<FuseExtHeader>(extensions);
+            if (header.ExtSize < FuseExtHeader.Size || header.ExtSize > (uint)extensions.Length) break;
+            // struct fuse_supp_groups { uint32_t nr_groups; uint32_t groups[]; }
+            if (header.Type == FuseExtHeader.TypeGroups && header.ExtSize >= FuseExtHeader.Size + 8
+                && MemoryMarshal.Read<uint>(extensions[FuseExtHeader.Size..]) >= 1)
+                return MemoryMarshal.Read<uint>(extensions[(FuseExtHeader.Size + 4)..]);
+            extensions = extensions[(int)header.ExtSize..];
+        }
+        return FuseContext.NoGroup;
+    }
 
     /// <summary>Takes a freshly read request of <paramref name="length"/> bytes; false if it is too short to answer.</summary>
     public bool Load(int length)

@@ -108,9 +108,11 @@ internal sealed partial class FuseSessionCore
         var want = InitFlags.AsyncRead | InitFlags.BigWrites | InitFlags.AtomicOTrunc | InitFlags.AutoInvalData
             | InitFlags.AsyncDio | InitFlags.ParallelDirops | InitFlags.MaxPages | InitFlags.HasIoctlDir
             | InitFlags.SetxattrExt | InitFlags.InitExt | InitFlags.DoReaddirplus | InitFlags.ReaddirplusAuto
-            | InitFlags.DirectIoAllowMmap | InitFlags.HasExpireOnly;
-        // Not HANDLE_KILLPRIV(_V2): then the kernel clears suid/sgid itself (with a SETATTR) on writes,
-        // truncates and chown by unprivileged callers, instead of leaving it to every file system.
+            | InitFlags.DirectIoAllowMmap | InitFlags.HasExpireOnly | InitFlags.CreateSuppGroup;
+        // CREATE_SUPP_GROUP only adds the caller's membership of the parent's group to creating requests
+        // (FuseContext.IsInGroup reads it). Not HANDLE_KILLPRIV(_V2): then the kernel clears suid/sgid itself
+        // (with a SETATTR) on writes, truncates and chown by unprivileged callers, instead of leaving it to every
+        // file system; file systems that check permissions themselves ask for V2 (see Permissions).
         if (OverrideCheck.Overrides(fs, nameof(LowLevelFileSystem.SetLkAsync))) want |= InitFlags.PosixLocks | InitFlags.FlockLocks;
         return want;
     }

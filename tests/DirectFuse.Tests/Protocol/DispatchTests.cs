@@ -260,6 +260,31 @@ public sealed class DispatchTests
     }
 
     [Fact]
+    public void The_group_extension_and_the_open_kill_flag_reach_the_context()
+    {
+        var fs = new TestFileSystem();
+        using var k = FakeKernel.StartInitialized(fs);
+        // pid 0: /proc is not consulted, so only the kernel's word makes the caller a member.
+        ulong unique = k.Send(FuseOpcode.Lookup, 1, Bytes.Name("hello"), uid: 1000, gid: 1001, extensions: GroupsExtension(27));
+        Assert.Equal(0, k.ReadReply(unique).Error);
+        Assert.True(fs.LastContext.IsInGroup(27));
+        Assert.True(fs.LastContext.IsInGroup(1001));
+        Assert.False(fs.LastContext.IsInGroup(28));
+        unique = k.Send(FuseOpcode.Lookup, 1, Bytes.Name("hello"), uid: 1000, gid: 1001);
+        Assert.Equal(0, k.ReadReply(unique).Error);
+        Assert.False(fs.LastContext.IsInGroup(27));
+        // A malformed extension grants nothing.
+        unique = k.Send(FuseOpcode.Lookup, 1, Bytes.Name("hello"), extensions: new ByteWriter().U32(4).U32(FuseExtHeader.TypeGroups).ToArray());
+        Assert.Equal(0, k.ReadReply(unique).Error);
+        Assert.False(fs.LastContext.IsInGroup(4));
+
+        Assert.Equal(0, k.Call(FuseOpcode.Open, 2, new FuseOpenIn { Flags = 0x201, OpenFlags = 1 }).Error); // FUSE_OPEN_KILL_SUIDGID
+        Assert.True(fs.LastContext.KillSuidSgid);
+        Assert.Equal(0, k.Call(FuseOpcode.Open, 2, new FuseOpenIn { Flags = 0x201 }).Error);
+        Assert.False(fs.LastContext.KillSuidSgid);
+    }
+
+    [Fact]
     public void Request_extensions_do_not_disturb_argument_parsing()
     {
         var fs = new TestFileSystem();

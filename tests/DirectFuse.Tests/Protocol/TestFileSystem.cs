@@ -115,8 +115,11 @@ internal sealed class TestFileSystem : LowLevelFileSystem
         return new(new AttrReply(AttrOf(node.Value), AttrTimeout));
     }
 
-    public override ValueTask<Result<OpenReply>> OpenAsync(FuseContext context, NodeId node, int flags, CancellationToken cancellationToken) =>
-        new(new OpenReply(new FileHandle(OpenHandle), OpenReplyFlags.KeepCache));
+    public override ValueTask<Result<OpenReply>> OpenAsync(FuseContext context, NodeId node, int flags, CancellationToken cancellationToken)
+    {
+        LastContext = context;
+        return new(new OpenReply(new FileHandle(OpenHandle), OpenReplyFlags.KeepCache));
+    }
 
     public override ValueTask<Result<int>> ReadAsync(FuseContext context, NodeId node, FileHandle handle, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
     {
