@@ -79,40 +79,22 @@ public sealed partial class MemFileSystem
     /// <summary>Validates the whole request first, so a refused SETATTR changes nothing.</summary>
     private Errno CheckSetAttr(MemNode n, in FuseContext context, in SetAttrRequest request)
     {
-        if (request.Has(SetAttrValid.Mode) && !IsOwner(n, context)) return Errno.EPERM;
-        if (request.Has(SetAttrValid.Uid) && request.Uid != n.Uid && context.Uid != 0) return Errno.EPERM;
-        // Without supplementary groups, an owner may only give the file to their primary group.
-        if (request.Has(SetAttrValid.Gid) && request.Gid != n.Gid && context.Uid != 0 && (context.Uid != n.Uid || request.Gid != context.Gid))
-            return Errno.EPERM;
         if (request.Has(SetAttrValid.Size))
         {
             if (n is MemDirectory) return Errno.EISDIR;
             if (n is not MemFile) return Errno.EINVAL; // growing allocates nothing: the new range is a hole
             if (request.Size < 0) return Errno.EINVAL;
             if (request.Size > MaxFileSize) return Errno.EFBIG;
-            // ftruncate comes with the handle; the kernel already checked it is open for writing.
-            if (request.Handle is null && !Allowed(n, context, W)) return Errno.EACCES;
         }
-        bool setAtime = request.Has(SetAttrValid.Atime), setMtime = request.Has(SetAttrValid.Mtime);
-        if (setAtime || setMtime)
-        {
-            // Setting the times to "now" needs write permission; setting explicit times needs ownership.
-            bool onlyNow = (!setAtime || request.Has(SetAttrValid.AtimeNow)) && (!setMtime || request.Has(SetAttrValid.MtimeNow));
-            if (!IsOwner(n, context) && (!onlyNow || !Allowed(n, context, W))) return onlyNow ? Errno.EACCES : Errno.EPERM;
-        }
-        return Errno.Ok;
+        return Permissions.CheckSetAttr(context, n.Ownership, request);
     }
 
     private void ApplySetAttr(MemNode n, in FuseContext context, in SetAttrRequest request)
     {
         var now = TimeSpec.Now;
-        if (request.Has(SetAttrValid.Mode))
-        {
-            uint mode = (n.Mode & StatMode.TypeMask) | (request.Mode & 0xFFF);
-            // chmod by a caller outside the file's group cannot set set-group-ID on a file.
-            if (context.Uid != 0 && context.Gid != n.Gid && n is not MemDirectory) mode &= ~StatMode.SetGid;
-            n.Mode = mode;
-        }
+        // With FUSE_HANDLE_KILLPRIV_V2 the kernel leaves dropping the privilege bits to us and says when:
+        // chown of a non-directory, and truncate by an unprivileged caller.
+        n.SetModeKillingPrivileges(Permissions.ModeAfterSetAttr(context, n.Ownership, request));
         if (request.Has(SetAttrValid.Uid)) n.Uid = request.Uid;
         if (request.Has(SetAttrValid.Gid)) n.Gid = request.Gid;
         if (request.Has(SetAttrValid.Size) && n is MemFile file)
@@ -125,9 +107,6 @@ public sealed partial class MemFileSystem
             }
             AccountChunks(file, before);
         }
-        // With FUSE_HANDLE_KILLPRIV_V2 the kernel leaves dropping the privilege bits to us and says when:
-        // chown of a non-directory, and truncate by an unprivileged caller.
-        if (request.Has(SetAttrValid.KillSuidGid) && n is not MemDirectory) n.KillSuidSgid();
         if (request.Has(SetAttrValid.Atime)) n.Atime = request.Has(SetAttrValid.AtimeNow) ? now : request.Atime;
         if (request.Has(SetAttrValid.Mtime)) n.Mtime = request.Has(SetAttrValid.MtimeNow) ? now : request.Mtime;
         n.Ctime = request.Has(SetAttrValid.Ctime) ? request.Ctime : now;
@@ -254,7 +233,8 @@ public sealed partial class MemFileSystem
                 if (sub.Count != 0) return Done(Errno.ENOTEMPTY);
             }
             else if (node is MemDirectory) return Done(Errno.EISDIR);
-            if (!MayDelete(dir, node, context)) return Done(Errno.EPERM);
+            errno = MayDelete(dir, node, context);
+            if (!errno.IsOk) return Done(errno);
 
             var now = TimeSpec.Now;
             dir.Remove(entry);

@@ -31,9 +31,7 @@ public sealed partial class MemFileSystem
                 int before = file.Data.ChunkCount;
                 file.Data.SetSize(0);
                 AccountChunks(file, before);
-                // The kernel's FUSE_OPEN_KILL_SUIDGID (caller lacks CAP_FSETID) does not reach OpenAsync;
-                // a non-root caller stands in for it.
-                if (context.Uid != 0) file.KillSuidSgid();
+                file.SetModeKillingPrivileges(Permissions.ModeAfterTruncatingOpen(context, file.Mode));
                 file.Modified(TimeSpec.Now);
             }
             n.OpenCount++;
@@ -103,7 +101,7 @@ public sealed partial class MemFileSystem
             file.Data.Write(offset, data.Span);
             AccountChunks(file, before);
             // FUSE_WRITE_KILL_SUIDGID: the writer lacks CAP_FSETID (HANDLE_KILLPRIV_V2 leaves this to us).
-            if ((flags & WriteFlags.KillSuidGid) != 0) file.KillSuidSgid();
+            file.SetModeKillingPrivileges(Permissions.ModeAfterWrite(file.Mode, flags));
             file.Modified(TimeSpec.Now);
             return Done<int>(data.Length);
         }

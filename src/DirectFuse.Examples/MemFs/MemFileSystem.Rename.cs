@@ -39,10 +39,11 @@ public sealed partial class MemFileSystem
         var node = entry.Node;
         var other = newEntry?.Node;
 
-        if (!MayDelete(dir, node, context)) return Errno.EPERM;
-        if (other is not null && !MayDelete(newDir, other, context)) return Errno.EPERM;
+        errno = MayDelete(dir, node, context);
+        if (errno.IsOk && other is not null) errno = MayDelete(newDir, other, context);
         // A directory that changes parent rewrites its "..": that needs write permission on it.
-        if (dir != newDir && node is MemDirectory && !Allowed(node, context, W)) return Errno.EACCES;
+        if (errno.IsOk && dir != newDir) errno = Permissions.CheckReparent(context, node.Ownership);
+        if (!errno.IsOk) return errno;
 
         var now = TimeSpec.Now;
         if ((flags & RenameFlags.Exchange) != 0)
@@ -51,7 +52,8 @@ public sealed partial class MemFileSystem
             if (node == other) return Errno.Ok;
             if (dir != newDir)
             {
-                if (other is MemDirectory && !Allowed(other, context, W)) return Errno.EACCES;
+                errno = Permissions.CheckReparent(context, other.Ownership);
+                if (!errno.IsOk) return errno;
                 if (node is MemDirectory d1 && IsSelfOrAncestor(d1, newDir)) return Errno.EINVAL;
                 if (other is MemDirectory d2 && IsSelfOrAncestor(d2, dir)) return Errno.EINVAL;
             }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using DirectFuse.LowLevel;
+using DirectFuse.Protocol;
 
 namespace DirectFuse.Examples.MemFs;
 
@@ -71,24 +72,15 @@ public sealed partial class MemFileSystem : LowLevelFileSystem
         return new AttrReply(attr, _attrTimeout);
     }
 
-    /// <summary>
-    /// Permission check from the mode bits against the caller's uid and primary gid (the request carries no
-    /// supplementary groups). Root may do anything except execute a file without any execute bit.
-    /// </summary>
-    private static bool Allowed(MemNode node, in FuseContext context, int mask)
-    {
-        if (mask == 0) return true;
-        uint mode = node.Mode;
-        if (context.Uid == 0) return (mask & X) == 0 || node.IsDirectory || (mode & 0x49) != 0; // 0111
-        uint bits = context.Uid == node.Uid ? (mode >> 6) & 7 : context.Gid == node.Gid ? (mode >> 3) & 7 : mode & 7;
-        return (bits & (uint)mask) == (uint)mask;
-    }
+    /// <summary>Linux's permission check (owner, group with supplementary groups, others; root), see <see cref="Permissions"/>.</summary>
+    private static bool Allowed(MemNode node, in FuseContext context, int mask) =>
+        Permissions.MayAccess(context, node.Ownership, (AccessMode)mask);
 
-    private static bool IsOwner(MemNode node, in FuseContext context) => context.Uid == 0 || context.Uid == node.Uid;
+    private static bool IsOwner(MemNode node, in FuseContext context) => Permissions.IsOwnerOrPrivileged(context, node.Ownership);
 
-    /// <summary>The sticky bit: only the owner of the entry or of the directory (or root) may remove or rename it.</summary>
-    private static bool MayDelete(MemDirectory dir, MemNode victim, in FuseContext context) =>
-        (dir.Mode & StatMode.Sticky) == 0 || context.Uid == 0 || context.Uid == dir.Uid || context.Uid == victim.Uid;
+    /// <summary>Write and search permission on the directory, and the sticky bit's rule (EPERM).</summary>
+    private static Errno MayDelete(MemDirectory dir, MemNode victim, in FuseContext context) =>
+        Permissions.CheckRemove(context, dir.Ownership, victim.Ownership);
 
     /// <summary>Looks up a directory the caller may change (search and write permission), or the errno why not.</summary>
     private Errno WritableDirectory(NodeId id, in FuseContext context, out MemDirectory dir)
@@ -113,23 +105,19 @@ public sealed partial class MemFileSystem : LowLevelFileSystem
         return Errno.Ok;
     }
 
-    /// <summary>
-    /// Owner and mode of a new node: the caller's uid; the directory's group if it is set-group-ID (and new
-    /// directories inherit that bit), else the caller's gid. A non-directory made by somebody outside its
-    /// group loses set-group-ID, as Linux does.
-    /// </summary>
+    /// <summary>Owner and mode of a new node, as Linux's inode_init_owner gives them (see <see cref="Permissions.ForNewNode"/>).</summary>
     private static (uint Mode, uint Gid) NewOwnership(MemDirectory dir, in FuseContext context, uint mode)
     {
-        uint gid = context.Gid;
-        if ((dir.Mode & StatMode.SetGid) != 0)
-        {
-            gid = dir.Gid;
-            if (StatMode.IsDirectory(mode)) mode |= StatMode.SetGid;
-            else if ((mode & (StatMode.SetGid | 0x8)) == (StatMode.SetGid | 0x8) && context.Uid != 0 && context.Gid != gid)
-                mode &= ~StatMode.SetGid;
-        }
-        return (mode, gid);
+        var ownership = Permissions.ForNewNode(context, dir.Ownership, mode);
+        return (ownership.Mode, ownership.Gid);
     }
+
+    /// <summary>
+    /// This file system keeps owners and modes and checks them itself, so it clears set-user-ID and set-group-ID
+    /// bits itself too (HANDLE_KILLPRIV_V2): without it the kernel would clear them with a chmod in the name of a
+    /// writer who may not chmod.
+    /// </summary>
+    public override void Init(FuseConnection connection) => connection.Want |= InitFlags.HandleKillprivV2;
 
     /// <summary>Registers a new node under a fresh inode number and links it into <paramref name="dir"/>.</summary>
     private void Attach(MemDirectory dir, ReadOnlySpan<char> key, MemNode node, TimeSpec now)

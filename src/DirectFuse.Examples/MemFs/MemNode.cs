@@ -41,6 +41,9 @@ internal abstract class MemNode
 
     public bool IsDirectory => StatMode.IsDirectory(Mode);
 
+    /// <summary>Type, mode, owner and group: what permission checks read.</summary>
+    public Ownership Ownership => new(Mode, Uid, Gid);
+
     public virtual long Size => 0;
 
     /// <summary>Allocated 512-byte blocks.</summary>
@@ -66,13 +69,12 @@ internal abstract class MemNode
     public void Modified(TimeSpec now) => Mtime = Ctime = now;
 
     /// <summary>
-    /// Drops set-user-ID, and set-group-ID when group execution is on (a set-group-ID bit without group
-    /// execute means mandatory locking and stays), as POSIX asks after a write or chown by an unprivileged caller.
+    /// Takes a new mode after a write, truncation or chown; when that dropped a set-ID bit, the file's
+    /// security.capability goes too, as Linux drops file capabilities with the privileges they give.
     /// </summary>
-    public void KillSuidSgid()
+    public void SetModeKillingPrivileges(uint mode)
     {
-        uint mode = Mode & ~StatMode.SetUid;
-        if ((mode & 0x8) != 0) mode &= ~StatMode.SetGid; // S_IXGRP
+        if ((Mode & ~mode & (StatMode.SetUid | StatMode.SetGid)) != 0) Xattrs?.Remove("security.capability");
         Mode = mode;
     }
 }

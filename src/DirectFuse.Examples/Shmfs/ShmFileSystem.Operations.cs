@@ -14,6 +14,7 @@ public sealed partial class ShmFileSystem
         lock (_lock)
         {
             if (!TryNode(parent, out var dir) || dir.Children is null) return Done<EntryReply>(Errno.ENOTDIR);
+            if (!Permissions.MayAccess(context, dir.Ownership, AccessMode.Execute)) return Done<EntryReply>(Errno.EACCES);
             return Done<EntryReply>(dir.Children.TryGetValue(name.Text, out var child) ? Entry(child) : Errno.ENOENT);
         }
     }
@@ -36,7 +37,7 @@ public sealed partial class ShmFileSystem
     public override async ValueTask<Result<AttrReply>> SetAttrAsync(FuseContext context, NodeId node, SetAttrRequest r, CancellationToken cancellationToken)
     {
         if (r.Has(SetAttrValid.Size)) await WaitForReleasesAsync(node, cancellationToken);
-        return SetAttr(node, r);
+        return SetAttr(context, node, r);
     }
 
     /// <summary>
@@ -62,18 +63,21 @@ public sealed partial class ShmFileSystem
         }
     }
 
-    private Result<AttrReply> SetAttr(NodeId node, SetAttrRequest r)
+    private Result<AttrReply> SetAttr(in FuseContext context, NodeId node, SetAttrRequest r)
     {
         lock (_lock)
         {
             if (!TryNode(node, out var n)) return Errno.ENOENT;
+            if (r.Has(SetAttrValid.Size) && n.IsDirectory) return Errno.EISDIR;
+            if (r.Has(SetAttrValid.Size) && r.Size < 0) return Errno.EINVAL;
+            var errno = Permissions.CheckSetAttr(context, n.Ownership, r);
+            if (!errno.IsOk) return errno;
             if (r.Has(SetAttrValid.Size))
             {
-                if (n.IsDirectory) return Errno.EISDIR;
-                var errno = Resize(n, r.Size);
+                errno = Resize(n, r.Size);
                 if (!errno.IsOk) return errno;
             }
-            if (r.Has(SetAttrValid.Mode)) n.Mode = (n.Mode & StatMode.TypeMask) | (r.Mode & 0xFFF);
+            n.Mode = Permissions.ModeAfterSetAttr(context, n.Ownership, r);
             if (r.Has(SetAttrValid.Uid)) n.Uid = r.Uid;
             if (r.Has(SetAttrValid.Gid)) n.Gid = r.Gid;
             if (r.Has(SetAttrValid.AtimeNow)) n.Atime = TimeSpec.Now;
@@ -97,7 +101,7 @@ public sealed partial class ShmFileSystem
         {
             var entry = AddChild(context, parent, name.Text, StatMode.Regular | (mode & 0xFFF));
             if (!entry.TryGetValue(out var e)) return Done<CreateReply>(entry.Error);
-            var open = OpenNode(_nodes[e.NodeId.Value], flags);
+            var open = OpenNode(context, _nodes[e.NodeId.Value], flags);
             return Done<CreateReply>(open.TryGetValue(out var o) ? new CreateReply(e, o) : open.Error);
         }
     }
@@ -108,7 +112,10 @@ public sealed partial class ShmFileSystem
         {
             if (!TryNode(parent, out var dir) || dir.Children is null) return Errno.ENOTDIR;
             if (dir.Children.ContainsKey(name)) return Errno.EEXIST;
-            var node = new ShmNode(_nextIno++, mode, context.Uid, (dir.Mode & StatMode.SetGid) != 0 ? dir.Gid : context.Gid) { Parent = dir };
+            var errno = Permissions.CheckCreate(context, dir.Ownership);
+            if (!errno.IsOk) return errno;
+            var owner = Permissions.ForNewNode(context, dir.Ownership, mode);
+            var node = new ShmNode(_nextIno++, owner.Mode, owner.Uid, owner.Gid) { Parent = dir };
             if (node.IsDirectory)
             {
                 node.Children = new(StringComparer.Ordinal);
@@ -122,17 +129,19 @@ public sealed partial class ShmFileSystem
     }
 
     public override ValueTask<Errno> UnlinkAsync(FuseContext context, NodeId parent, FileName name, CancellationToken cancellationToken) =>
-        Done(Remove(parent, name.Text, directory: false));
+        Done(Remove(context, parent, name.Text, directory: false));
 
     public override ValueTask<Errno> RmDirAsync(FuseContext context, NodeId parent, FileName name, CancellationToken cancellationToken) =>
-        Done(Remove(parent, name.Text, directory: true));
+        Done(Remove(context, parent, name.Text, directory: true));
 
-    private Errno Remove(NodeId parent, string name, bool directory)
+    private Errno Remove(in FuseContext context, NodeId parent, string name, bool directory)
     {
         lock (_lock)
         {
             if (!TryNode(parent, out var dir) || dir.Children is null) return Errno.ENOTDIR;
             if (!dir.Children.TryGetValue(name, out var child)) return Errno.ENOENT;
+            var errno = Permissions.CheckRemove(context, dir.Ownership, child.Ownership);
+            if (!errno.IsOk) return errno;
             if (directory && !child.IsDirectory) return Errno.ENOTDIR;
             if (!directory && child.IsDirectory) return Errno.EISDIR;
             if (directory && child.Children!.Count > 0) return Errno.ENOTEMPTY;
@@ -165,6 +174,13 @@ public sealed partial class ShmFileSystem
                 if (up == node) return Done(Errno.EINVAL); // a directory cannot move below itself
                 if (up.Ino == 1) break;
             }
+            var errno = Permissions.CheckRemove(context, from.Ownership, node.Ownership);
+            if (errno.IsOk) errno = to.Children.TryGetValue(newKey, out var replaced)
+                ? Permissions.CheckRemove(context, to.Ownership, replaced.Ownership)
+                : Permissions.CheckCreate(context, to.Ownership);
+            // A directory that changes parent rewrites its "..": that needs write permission on it.
+            if (errno.IsOk && from != to) errno = Permissions.CheckReparent(context, node.Ownership);
+            if (!errno.IsOk) return Done(errno);
             if (to.Children.TryGetValue(newKey, out var existing))
             {
                 if (existing == node) return Done(Errno.Ok);
@@ -189,17 +205,22 @@ public sealed partial class ShmFileSystem
         lock (_lock)
         {
             if (!TryNode(node, out var n)) return Errno.ENOENT;
-            return OpenNode(n, flags);
+            if (!Permissions.MayAccess(context, n.Ownership, Permissions.ForOpen(flags))) return Errno.EACCES;
+            return OpenNode(context, n, flags);
         }
     }
 
-    /// <summary>Opens a file: the region itself when it has one and nobody serves it otherwise; a served open if not. Caller holds the lock.</summary>
-    private Result<OpenReply> OpenNode(ShmNode n, int flags)
+    /// <summary>
+    /// Opens a file: the region itself when it has one and nobody serves it otherwise; a served open if not.
+    /// Permission to open was checked (or the caller just created the file). Caller holds the lock.
+    /// </summary>
+    private Result<OpenReply> OpenNode(in FuseContext context, ShmNode n, int flags)
     {
         if ((flags & O_TRUNC) != 0)
         {
             var errno = Resize(n, 0);
             if (!errno.IsOk) return errno;
+            n.Mode = Permissions.ModeAfterTruncatingOpen(context, n.Mode);
         }
         if (n.Region is { } region && n.OpenMode != ShmOpenMode.Served && Binder.Mode == DirectMmapMode.Passthrough)
         {
@@ -207,6 +228,8 @@ public sealed partial class ShmFileSystem
             if (!opened.TryGetValue(out var reply)) return opened.Error;
             if ((reply.Flags & OpenReplyFlags.Passthrough) != 0)
             {
+                // Its writes will never reach us to clear the set-ID bits (HANDLE_KILLPRIV_V2): do it now.
+                if ((Permissions.ForOpen(flags) & AccessMode.Write) != 0 && !Permissions.IsPrivileged(context)) n.Mode = Permissions.KillSetId(n.Mode);
                 n.OpenMode = ShmOpenMode.Passthrough;
                 n.Opens++;
                 _handles[reply.Handle.Value] = (n, true);
@@ -247,6 +270,7 @@ public sealed partial class ShmFileSystem
                 if (!errno.IsOk) return Done<int>(errno);
             }
             if (data.Length > 0) data.Span.CopyTo(n.Region!.GetSpan(offset, data.Length));
+            n.Mode = Permissions.ModeAfterWrite(n.Mode, flags);
             n.Mtime = n.Ctime = TimeSpec.Now;
             return Done<int>(data.Length);
         }
@@ -267,6 +291,15 @@ public sealed partial class ShmFileSystem
             }
             FreeIfUnused(n);
             return Done(Errno.Ok);
+        }
+    }
+
+    public override ValueTask<Errno> AccessAsync(FuseContext context, NodeId node, int mask, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (!TryNode(node, out var n)) return Done(Errno.ENOENT);
+            return Done(Permissions.CheckAccess(context, n.Ownership, (AccessMode)(mask & 7)));
         }
     }
 

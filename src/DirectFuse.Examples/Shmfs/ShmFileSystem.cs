@@ -17,6 +17,10 @@ namespace DirectFuse.Examples.Shmfs;
 /// (EFBIG). A file that has data when it is opened through passthrough is a sealed region, as every region
 /// is: ftruncate and a pwrite past the end answer EPERM; to change its size, recreate it (open with O_TRUNC).
 /// Served files (below) stay resizable, since the server does their reads and writes itself.</para>
+/// <para><b>Permissions</b> are Linux's (<see cref="Permissions"/>), checked here with or without the
+/// <c>default_permissions</c> mount option: owners, groups with supplementary groups, sticky directories,
+/// set-ID bits dropped on writes, truncation and chown by others. Writes through a passthrough open never
+/// reach the server, so a passthrough open for writing by anybody but root drops the set-ID bits at once.</para>
 /// <para><b>Served opens.</b> A file that is empty when opened, or already open that way, is served by the
 /// server (page cache, READ/WRITE on the region) — the kernel lets an inode be cached or passthrough, not
 /// both, so zero copy starts with the opens made after the creating open is released. Without passthrough
@@ -48,6 +52,8 @@ public sealed partial class ShmFileSystem : LowLevelFileSystem
     public override void Init(FuseConnection connection)
     {
         _connection = connection;
+        // Set-ID bits are cleared here, on the kernel's word, rather than by a chmod in a writer's name.
+        connection.Want |= InitFlags.HandleKillprivV2;
         Binder.Init(connection);
     }
 

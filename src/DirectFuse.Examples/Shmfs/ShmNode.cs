@@ -38,6 +38,9 @@ internal sealed class ShmNode
     public TaskCompletionSource? Closed;
 
     public bool IsDirectory => StatMode.IsDirectory(Mode);
+
+    /// <summary>Type, mode, owner and group: what permission checks read.</summary>
+    public Ownership Ownership => new(Mode, Uid, Gid);
     public long Size => IsDirectory ? 4096 : Region?.Length ?? 0;
 
     public FileAttr Attr => new()
