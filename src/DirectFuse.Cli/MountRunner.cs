@@ -12,7 +12,7 @@ internal static class MountRunner
 {
     public static async Task<int> RunAsync(ParseResult result, CommonOptions common, string mountPoint, string subtype,
         Func<LowLevelFileSystem> createFileSystem, CancellationToken cancellationToken, Func<LowLevelFileSystem, string>? describe = null,
-        Func<LowLevelFileSystem, FuseSession, IDisposable?>? whileMounted = null)
+        Func<LowLevelFileSystem, FuseSession, IDisposable?>? whileMounted = null, Func<MountOptions, MountOptions>? secureOptions = null)
     {
         MountOptions mountOptions;
         try
@@ -23,6 +23,7 @@ internal static class MountRunner
         {
             return Fail(e.Message);
         }
+        if (secureOptions is not null) mountOptions = secureOptions(mountOptions);
         int threads = result.GetValue(common.Threads);
         if (threads < 1) return Fail("--threads must be at least 1");
         bool debug = result.GetValue(common.Debug);

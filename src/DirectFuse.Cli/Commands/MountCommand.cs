@@ -40,7 +40,11 @@ internal static class MountCommand
         var noXattr = new Option<bool>("--no-xattr") { Description = "Serve no extended attributes (the kernel then stops asking for security.capability before each write)" };
         var alwaysFlush = new Option<bool>("--always-flush") { Description = "Send every close(2) to the server as FLUSH, also for sources whose close does nothing (ext4, XFS, tmpfs)" };
         var noDirCache = new Option<bool>("--no-dir-cache") { Description = "Read every directory listing from the source (by default the kernel keeps a listing while the source directory's mtime and ctime are unchanged)" };
-        var command = new Command("loopback", "Mirror a directory (passthrough when root and the kernel allows)") { source, mountPoint, noPassthrough, noXattr, alwaysFlush, noDirCache };
+        var uncheckedOthers = new Option<bool>("--no-default-permissions")
+        {
+            Description = "With -o allow_other, do not add default_permissions: every user may then act on the source with the server's own rights",
+        };
+        var command = new Command("loopback", "Mirror a directory (passthrough when root and the kernel allows)") { source, mountPoint, noPassthrough, noXattr, alwaysFlush, noDirCache, uncheckedOthers };
         common.AddTo(command);
         command.SetAction((result, cancellationToken) =>
         {
@@ -49,9 +53,21 @@ internal static class MountCommand
             return MountRunner.RunAsync(result, common, result.GetRequiredValue(mountPoint), "loopback",
                 () => new LoopbackFileSystem(src, new LoopbackOptions { UsePassthrough = !result.GetValue(noPassthrough), Xattrs = !result.GetValue(noXattr), ElideNoOpFlush = !result.GetValue(alwaysFlush), CacheDirectoryListings = !result.GetValue(noDirCache) }),
                 cancellationToken,
-                fs => ((LoopbackFileSystem)fs).Describe());
+                fs => ((LoopbackFileSystem)fs).Describe(),
+                secureOptions: options => CheckedForOtherUsers(options, result.GetValue(uncheckedOthers)));
         });
         return command;
+    }
+
+    /// <summary>
+    /// The loopback server acts on the source with its own rights and checks nobody's, so once other users can
+    /// reach the mount only the kernel's default_permissions keeps them to what the source's modes allow them.
+    /// </summary>
+    private static DirectFuse.Transport.MountOptions CheckedForOtherUsers(DirectFuse.Transport.MountOptions options, bool optedOut)
+    {
+        if (!options.AllowOther || options.DefaultPermissions || optedOut) return options;
+        Console.Error.WriteLine("directfuse: allow_other without default_permissions would let every user act on the source with the server's rights; adding default_permissions (--no-default-permissions to keep it off)");
+        return options with { DefaultPermissions = true };
     }
 
     private static Command OssDsp()
