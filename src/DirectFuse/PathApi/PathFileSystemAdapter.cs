@@ -113,7 +113,8 @@ public sealed partial class PathFileSystemAdapter : LowLevelFileSystem
             var now = TimeSpec.Now;
             TimeSpec? atime = request.Has(SetAttrValid.AtimeNow) ? now : request.Has(SetAttrValid.Atime) ? request.Atime : null;
             TimeSpec? mtime = request.Has(SetAttrValid.MtimeNow) ? now : request.Has(SetAttrValid.Mtime) ? request.Mtime : null;
-            errno = await _fs.UtimensAsync(path, atime, mtime, handle, ctx).ConfigureAwait(false);
+            bool bothNow = request.Has(SetAttrValid.AtimeNow) && request.Has(SetAttrValid.MtimeNow);
+            errno = await _fs.UtimensAsync(path, atime, mtime, handle, ctx with { SetsBothTimesToNow = bothNow }).ConfigureAwait(false);
         }
         if (!errno.IsOk) return errno;
         var result = await _fs.GetAttrAsync(path, handle, ctx).ConfigureAwait(false);

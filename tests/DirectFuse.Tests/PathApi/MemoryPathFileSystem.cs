@@ -38,6 +38,9 @@ internal sealed class MemoryPathFileSystem : PathFileSystem
     /// <summary>List directories with offsets of our own instead of whole listings.</summary>
     public bool OwnOffsets { get; init; }
 
+    /// <summary>Enforce owners and modes with the <see cref="PathContext"/> checks, as a multi-user file system must.</summary>
+    public bool CheckPermissions { get; init; }
+
     public bool Exists(string path)
     {
         lock (_lock) return _nodes.ContainsKey(path);
@@ -146,6 +149,7 @@ internal sealed class MemoryPathFileSystem : PathFileSystem
         {
             Calls.Enqueue($"unlink {path}");
             if (!_nodes.TryGetValue(path, out var n)) return Done(Errno.ENOENT);
+            if (CheckPermissions && context.CheckRemove(_nodes[ParentOf(path)].Attr, n.Attr) is { IsOk: false } refused) return Done(refused);
             if (StatMode.IsDirectory(n.Attr.Mode)) return Done(Errno.EISDIR);
             _nodes.Remove(path);
             return Done(Errno.Ok);
@@ -212,6 +216,12 @@ internal sealed class MemoryPathFileSystem : PathFileSystem
         {
             Calls.Enqueue($"chmod {path} {Convert.ToString(mode, 8)}{(handle is null ? "" : " fh")}");
             if (!_nodes.TryGetValue(path, out var n)) return Done(Errno.ENOENT);
+            if (CheckPermissions)
+            {
+                var errno = context.CheckChmod(n.Attr, mode);
+                if (!errno.IsOk) return Done(errno);
+                mode = context.ModeAfterChmod(n.Attr, mode);
+            }
             n.Attr.Mode = (n.Attr.Mode & StatMode.TypeMask) | mode;
             n.Attr.Ctime = TimeSpec.Now;
             return Done(Errno.Ok);
@@ -224,6 +234,7 @@ internal sealed class MemoryPathFileSystem : PathFileSystem
         {
             Calls.Enqueue($"chown {path} {uid?.ToString() ?? "-"} {gid?.ToString() ?? "-"}");
             if (!_nodes.TryGetValue(path, out var n)) return Done(Errno.ENOENT);
+            if (CheckPermissions && context.CheckChown(n.Attr, uid, gid) is { IsOk: false } refused) return Done(refused);
             if (uid is { } u) n.Attr.Uid = u;
             if (gid is { } g) n.Attr.Gid = g;
             return Done(Errno.Ok);
@@ -236,6 +247,7 @@ internal sealed class MemoryPathFileSystem : PathFileSystem
         {
             Calls.Enqueue($"truncate {path} {size}{(handle is null ? "" : " fh")}");
             if (!_nodes.TryGetValue(path, out var n)) return Done(Errno.ENOENT);
+            if (CheckPermissions && context.CheckTruncate(n.Attr, handle) is { IsOk: false } refused) return Done(refused);
             Array.Resize(ref n.Data, (int)size);
             n.Attr.Size = size;
             n.Attr.Mtime = n.Attr.Ctime = TimeSpec.Now;
@@ -249,6 +261,7 @@ internal sealed class MemoryPathFileSystem : PathFileSystem
         {
             Calls.Enqueue($"utimens {path} {atime?.Seconds.ToString() ?? "-"} {mtime?.Seconds.ToString() ?? "-"}");
             if (!_nodes.TryGetValue(path, out var n)) return Done(Errno.ENOENT);
+            if (CheckPermissions && context.CheckUtimens(n.Attr) is { IsOk: false } refused) return Done(refused);
             if (atime is { } a) n.Attr.Atime = a;
             if (mtime is { } m) n.Attr.Mtime = m;
             return Done(Errno.Ok);
@@ -262,6 +275,7 @@ internal sealed class MemoryPathFileSystem : PathFileSystem
         {
             if (!_nodes.TryGetValue(path, out var n)) return Done<OpenReply>(Errno.ENOENT);
             if (StatMode.IsDirectory(n.Attr.Mode)) return Done<OpenReply>(Errno.EISDIR);
+            if (CheckPermissions && context.CheckOpen(n.Attr, flags) is { IsOk: false } refused) return Done<OpenReply>(refused);
             return Done<OpenReply>(new OpenReply(new FileHandle((ulong)Interlocked.Increment(ref _lastHandle))));
         }
     }
@@ -272,6 +286,8 @@ internal sealed class MemoryPathFileSystem : PathFileSystem
         lock (_lock)
         {
             Calls.Enqueue($"create {path} {Convert.ToString(mode, 8)}");
+            if (CheckPermissions && _nodes.TryGetValue(ParentOf(path), out var parent) && context.CheckCreate(parent.Attr) is { IsOk: false } refused)
+                return Done<OpenReply>(refused);
             var node = NewNode(StatMode.Regular | mode, 1);
             node.Attr.Uid = context.Uid;
             node.Attr.Gid = context.Gid;

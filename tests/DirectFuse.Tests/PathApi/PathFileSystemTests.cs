@@ -378,4 +378,40 @@ public sealed class PathFileSystemTests
         Assert.NotEqual(0, write.ExitCode);
         Assert.Contains("Permission denied", write.StdErr);
     }
+
+    [Fact]
+    public void Path_file_systems_enforce_owners_with_the_context_checks()
+    {
+        var fs = new MemoryPathFileSystem { CheckPermissions = true };
+        fs.AddFile("/secret", "s"u8.ToArray(), perm: 0x180);          // 0600 root
+        fs.AddFile("/shared", "x"u8.ToArray(), perm: 0x1B6);          // 0666 root
+        fs.AddFile("/suid", "x"u8.ToArray(), perm: 0x9FF);            // 04777 root
+        var options = new DirectFuse.Session.FuseSessionOptions { Mount = new DirectFuse.Transport.MountOptions { AllowOther = true, Subtype = "test" } };
+        using var m = TempMount.Create(new PathFileSystemAdapter(fs), options, prefix: "df-path-");
+        const string script = """
+            import errno, os, sys
+            root = sys.argv[1]
+            def attempt(name, action):
+                try:
+                    action()
+                    print(name, 'OK')
+                except OSError as e:
+                    print(name, errno.errorcode[e.errno])
+            p = lambda n: os.path.join(root, n)
+            attempt('read-secret', lambda: open(p('secret')).read())
+            attempt('chmod-shared', lambda: os.chmod(p('shared'), 0o600))
+            attempt('chown-shared', lambda: os.chown(p('shared'), 65534, -1))
+            attempt('touch-shared', lambda: os.utime(p('shared')))
+            attempt('utime-shared', lambda: os.utime(p('shared'), (1, 1)))
+            attempt('truncate-shared', lambda: os.truncate(p('shared'), 0))
+            attempt('append-suid', lambda: open(p('suid'), 'a').write('y'))
+            print('suid-mode', oct(os.stat(p('suid')).st_mode & 0o7777))
+            attempt('unlink-shared', lambda: os.unlink(p('shared')))
+            attempt('create', lambda: open(p('new'), 'w'))
+            """;
+        var lines = Run.AsNobody(Run.Python, "-c", script, m.Path).EnsureSuccess("as nobody").StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal([
+            "read-secret EACCES", "chmod-shared EPERM", "chown-shared EPERM", "touch-shared OK", "utime-shared EPERM",
+            "truncate-shared OK", "append-suid OK", "suid-mode 0o777", "unlink-shared EACCES", "create EACCES"], lines);
+    }
 }
