@@ -1,5 +1,7 @@
 using System.Text;
 using DirectFuse.DirectMmap;
+using DirectFuse.Examples.Fmmap;
+using DirectFuse.Tests.Infrastructure;
 
 namespace DirectFuse.Tests.DirectMmap;
 
@@ -11,6 +13,7 @@ public sealed class RegionKeyTests
 {
     // A thread id above pid_max: /proc shows no such thread.
     private const uint NoSuchThread = 4_000_000_000;
+    private const string Secret = "secret";
 
     /// <summary>Field 22 of a /proc stat file, parsed from the last ')' as the comm may hold anything.</summary>
     internal static ulong StartTimeOf(string statPath)
@@ -80,4 +83,82 @@ public sealed class RegionKeyTests
         Assert.Null((caller with { ThreadId = NoSuchThread }).LookUpProcess()); // not the cached answer of the original
         Assert.Equal(caller, caller with { }); // the cache takes no part in equality
     }
+
+    /// <summary>
+    /// Issue 9's attack on a real mount: root's process P writes a secret into its per-process region, leaves a
+    /// child holding the file open (so the region lives on) and exits; a new process then gets P's very pid (set
+    /// through /proc/sys/kernel/ns_last_pid), as nobody or as root again, and opens the file. It must get a
+    /// zeroed region of its own.
+    /// </summary>
+    [Theory]
+    [InlineData("nobody", 65534u)]
+    [InlineData("root", 0u)]
+    public void A_process_that_reuses_a_pid_does_not_get_the_old_process_region(string reuser, uint reuserUid)
+    {
+        var fs = new FmmapFileSystem(1 << 16, RegionPolicy.PerProcess(1 << 16));
+        var freed = new List<string?>();
+        fs.AddressSpace.RegionDestroyed += r => { lock (freed) freed.Add(r.ShareKey); };
+        using var m = FmmapTests.Mount(fs);
+        var output = Run.PythonScript(ReusePidScript, m[FmmapFileSystem.FileName], reuser).EnsureSuccess("pid reuse").StdOut.Split();
+        // output: the victim's pid and start time, then what the process with its reused pid read and its start time.
+        Assert.Equal(["victim", "reused", Secret.Length.ToString()], [output[0], output[3], output[5]]);
+        string victimPid = output[1], victimStart = output[2], reusedStart = output[4];
+        Assert.Equal(new string('0', 2 * Secret.Length), output[6]); // a zeroed region: not the victim's secret
+        Assert.True(SpinWait.SpinUntil(() => { lock (freed) return freed.Count == 2; }, 5000), "both regions freed after their last release");
+        string[] expected = [$"pid:0:{victimPid}:{victimStart}", $"pid:{reuserUid}:{victimPid}:{reusedStart}"];
+        lock (freed) Assert.Equal(expected.Order(StringComparer.Ordinal), freed.Order(StringComparer.Ordinal));
+    }
+
+    private const string ReusePidScript = """
+        import ctypes, mmap, os, sys, time
+        path, reuser = sys.argv[1], sys.argv[2]
+        SIZE, SECRET = 65536, b'secret'
+        def start_time():
+            stat = open('/proc/self/stat').read()
+            return stat[stat.rindex(')') + 2:].split()[19]
+        # The keeper, orphaned when the victim exits, is reaped here rather than by init.
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+        stop_r, stop_w = os.pipe()    # the keeper lives until this write end closes, also if this script dies
+        ready_r, ready_w = os.pipe()
+        sys.stdout.flush()
+        victim = os.fork()
+        if victim == 0:
+            os.close(stop_w); os.close(ready_r)
+            fd = os.open(path, os.O_RDWR)
+            with mmap.mmap(fd, SIZE, mmap.MAP_SHARED) as m:
+                m[0:len(SECRET)] = SECRET
+            if os.fork() == 0:        # the keeper holds the open file, so the victim's region lives on
+                os.close(ready_w)
+                os.read(stop_r, 1)
+                os._exit(0)
+            time.sleep(0.05)          # some clock ticks: a reuser of the same uid differs only in start time
+            os.write(ready_w, start_time().encode())
+            os._exit(0)
+        os.close(stop_r); os.close(ready_w)
+        victim_start = os.read(ready_r, 64).decode()
+        os.waitpid(victim, 0)         # the victim's pid is free again
+        for attempt in range(100):
+            with open('/proc/sys/kernel/ns_last_pid', 'w') as f:
+                f.write(str(victim - 1))
+            child = os.fork()
+            if child == 0:
+                if os.getpid() != victim:
+                    os._exit(3)       # somebody else took the pid first: try again
+                if reuser == 'nobody':
+                    os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)
+                fd = os.open(path, os.O_RDWR)
+                with mmap.mmap(fd, SIZE, mmap.MAP_SHARED) as m:
+                    seen = m[0:len(SECRET)]
+                os.close(fd)
+                os.write(1, f'victim {victim} {victim_start} reused {start_time()} {len(seen)} {seen.hex()}\n'.encode())
+                os._exit(0)
+            _, status = os.waitpid(child, 0)
+            if os.waitstatus_to_exitcode(status) != 3:
+                break
+        else:
+            sys.exit('could not get pid %d again' % victim)
+        os.close(stop_w)
+        os.wait()                     # the keeper
+        sys.exit(os.waitstatus_to_exitcode(status))
+        """;
 }
