@@ -9,7 +9,7 @@ namespace DirectFuse.DirectMmap;
 /// </summary>
 internal static class ProcFiles
 {
-    // The Tgid line is the fourth of status, after Name (an escaped comm of at most 64 bytes), Umask and State.
+    // The Tgid line is the fourth of status, after Name (a comm of at most 64 bytes, escaped: 128 at most), Umask and State.
     private const int StatusPrefix = 256;
     // stat up to field 22 and a little past: the pid, a comm of at most 64 bytes, then 20 numbers of up to 20 digits.
     private const int StatPrefix = 1024;

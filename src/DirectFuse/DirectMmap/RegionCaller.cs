@@ -30,6 +30,7 @@ public readonly record struct RegionCaller(uint Uid, uint Gid, uint ThreadId, in
     public static RegionCaller Of(DirectFuse.LowLevel.FuseContext context, int? openFlags = null) =>
         new(context.Uid, context.Gid, context.Pid, openFlags);
 
+    /// <summary>The lookup for one request's caller, which one thread at a time decides for: no locking.</summary>
     private sealed class ProcessLookup(uint threadId)
     {
         private ProcessIdentity? _value;

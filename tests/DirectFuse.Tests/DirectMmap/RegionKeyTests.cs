@@ -74,7 +74,7 @@ public sealed class RegionKeyTests
     }
 
     [Fact]
-    public void A_policy_and_resolve_look_the_process_up_once_and_with_changes_the_thread()
+    public void The_process_a_policy_sees_is_the_one_the_private_key_names_and_a_copy_for_another_thread_looks_again()
     {
         var caller = new RegionCaller(1000, 100, (uint)Environment.ProcessId, null);
         ProcessIdentity? fromPolicy = null;
