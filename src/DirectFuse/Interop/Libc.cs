@@ -22,6 +22,10 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int open(string path, int flags, uint mode);
 
+    /// <summary>open(2) of a NUL-terminated path the caller built in a stack buffer: no string on per-request paths.</summary>
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int open(byte* path, int flags, uint mode);
+
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int close(int fd);
 

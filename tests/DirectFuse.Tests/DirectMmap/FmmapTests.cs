@@ -13,7 +13,8 @@ public sealed class FmmapTests
     private const long Size = 1 << 20;
     private const int EPERM = 1, ENODEV = 19, EDQUOT = 122;
 
-    private static TempMount Mount(FmmapFileSystem fs) =>
+    /// <summary>fmmap mounted so that other users (nobody) reach it too.</summary>
+    internal static TempMount Mount(FmmapFileSystem fs) =>
         TempMount.Create(fs, new FuseSessionOptions { Mount = new MountOptions { Subtype = "fmmap", AllowOther = true } });
 
     private static string Buffer(TempMount m) => m[FmmapFileSystem.FileName];
