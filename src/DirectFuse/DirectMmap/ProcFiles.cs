@@ -20,7 +20,7 @@ internal static class ProcFiles
     {
         Span<byte> buffer = stackalloc byte[StatusPrefix];
         tgid = 0;
-        return TryRead(tid, "/status"u8, buffer, out int length) && TryParseThreadGroup(buffer[..length], out tgid);
+        return ProcFile.TryReadStart(tid, "/status"u8, buffer, out int length) && TryParseThreadGroup(buffer[..length], out tgid);
     }
 
     /// <summary>When process <paramref name="pid"/> started, in clock ticks since boot: field 22 of /proc/PID/stat.</summary>
@@ -28,7 +28,7 @@ internal static class ProcFiles
     {
         Span<byte> buffer = stackalloc byte[StatPrefix];
         startTime = 0;
-        return TryRead(pid, "/stat"u8, buffer, out int length) && TryParseStartTime(buffer[..length], out startTime);
+        return ProcFile.TryReadStart(pid, "/stat"u8, buffer, out int length) && TryParseStartTime(buffer[..length], out startTime);
     }
 
     public static bool TryParseThreadGroup(ReadOnlySpan<byte> status, out uint tgid)
@@ -60,36 +60,5 @@ internal static class ProcFiles
         }
         // More fields follow starttime: a number that runs to the buffer's end may have been cut short.
         return Utf8Parser.TryParse(fields, out startTime, out int digits) && digits < fields.Length && fields[digits] == (byte)' ';
-    }
-
-    /// <summary>Reads the start of /proc/<paramref name="pid"/><paramref name="file"/> into <paramref name="buffer"/>.</summary>
-    private static unsafe bool TryRead(uint pid, ReadOnlySpan<byte> file, Span<byte> buffer, out int length)
-    {
-        length = 0;
-        Span<byte> path = stackalloc byte[32];
-        "/proc/"u8.CopyTo(path);
-        if (!pid.TryFormat(path[6..], out int digits)) return false;
-        int end = 6 + digits;
-        file.CopyTo(path[end..]);
-        path[end + file.Length] = 0;
-        int fd;
-        fixed (byte* p = path) fd = Libc.open(p, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
-        if (fd < 0) return false; // no such process (any more), or hidden from us (hidepid)
-        try
-        {
-            fixed (byte* b = buffer)
-                while (length < buffer.Length)
-                {
-                    nint n = Libc.read(fd, b + length, buffer.Length - length);
-                    if (n < 0) return false; // ESRCH: it ended between open and read
-                    if (n == 0) break;
-                    length += (int)n;
-                }
-            return true;
-        }
-        finally
-        {
-            Libc.close(fd);
-        }
     }
 }

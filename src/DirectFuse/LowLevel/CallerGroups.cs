@@ -1,5 +1,3 @@
-using Microsoft.Win32.SafeHandles;
-
 namespace DirectFuse.LowLevel;
 
 /// <summary>
@@ -19,27 +17,13 @@ internal static class CallerGroups
         byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(ReadSize);
         try
         {
-            int length = Read(tid, buffer);
-            return length > 0 && ListContains(buffer.AsSpan(0, length), gid);
+            // Unreadable (the caller is gone, or hidden from us): no supplementary groups.
+            return Interop.ProcFile.TryReadStart(tid, "/status"u8, buffer.AsSpan(0, ReadSize), out int length)
+                && ListContains(buffer.AsSpan(0, length), gid);
         }
         finally
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private static int Read(uint tid, byte[] buffer)
-    {
-        try
-        {
-            using SafeFileHandle handle = File.OpenHandle($"/proc/{tid}/status");
-            int total = 0, n;
-            while (total < buffer.Length && (n = RandomAccess.Read(handle, buffer.AsSpan(total), total)) > 0) total += n;
-            return total;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return 0; // the caller is gone: no groups
         }
     }
 
