@@ -12,6 +12,7 @@ internal sealed class RefusedPeers
     /// <summary>Sockets that vanished or whose listener's queue was full.</summary>
     public int Unreachable { get; set; }
 
+    /// <summary>Counts a socket whose listener <paramref name="peer"/> failed the check for <paramref name="rejection"/>.</summary>
     public void Add(RegionServerPeer.Rejection rejection, PeerCredentials? peer)
     {
         switch (rejection)

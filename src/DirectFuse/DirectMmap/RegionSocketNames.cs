@@ -34,12 +34,12 @@ internal static class RegionSocketNames
     /// connection <paramref name="connectionId"/>, at most <paramref name="limit"/> of them; <paramref name="more"/>
     /// tells whether there were others.
     /// </summary>
-    public static List<string> Listening(uint connectionId, int limit, out bool more, string table = "/proc/net/unix")
+    public static List<string> Listening(uint connectionId, int limit, out bool more)
     {
         string prefix = "@" + Prefix(connectionId);
         var names = new List<string>();
         more = false;
-        foreach (var line in File.ReadLines(table))
+        foreach (var line in File.ReadLines("/proc/net/unix"))
         {
             // Num RefCount Protocol Flags Type St Inode Path; Flags 00010000 is __SO_ACCEPTCON (listening), Type 0001 is SOCK_STREAM.
             // The path is last and may hold spaces; an abstract name shows its leading NUL as '@'.
