@@ -12,7 +12,7 @@ internal static class MountRunner
 {
     public static async Task<int> RunAsync(ParseResult result, CommonOptions common, string mountPoint, string subtype,
         Func<LowLevelFileSystem> createFileSystem, CancellationToken cancellationToken, Func<LowLevelFileSystem, string>? describe = null,
-        Func<LowLevelFileSystem, FuseSession, IDisposable?>? whileMounted = null, Func<MountOptions, MountOptions>? secureOptions = null)
+        Func<LowLevelFileSystem, FuseSession, ILogger, IDisposable?>? whileMounted = null, Func<MountOptions, MountOptions>? secureOptions = null)
     {
         MountOptions mountOptions;
         try
@@ -53,7 +53,7 @@ internal static class MountRunner
             return Fail(e.Message);
         }
         using (session)
-        using (whileMounted?.Invoke(fs, session))
+        using (whileMounted?.Invoke(fs, session, loggerFactory.CreateLogger("directfuse")))
         {
             Console.WriteLine($"directfuse: {subtype} mounted on {session.MountPoint} ({session.Connection.KernelMajor}.{session.Connection.KernelMinor} kernel protocol, {threads} threads{(describe is null ? "" : ", " + describe(fs))})");
             Console.WriteLine("directfuse: serving until unmounted or interrupted (Ctrl-C)");

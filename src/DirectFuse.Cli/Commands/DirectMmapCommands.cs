@@ -3,11 +3,12 @@ using DirectFuse.DirectMmap;
 using DirectFuse.Examples.Fmmap;
 using DirectFuse.Examples.Shmfs;
 using DirectFuse.Session;
+using Microsoft.Extensions.Logging;
 
 namespace DirectFuse.Cli.Commands;
 
 /// <summary><c>directfuse mount fmmap</c> and <c>directfuse mount shmfs</c>: the direct-mmap examples.</summary>
-internal static class DirectMmapCommands
+internal static partial class DirectMmapCommands
 {
     public static Command Fmmap()
     {
@@ -39,7 +40,7 @@ internal static class DirectMmapCommands
                 () => new FmmapFileSystem(bytes, chosen, ParseMode(result.GetValue(mode)), options),
                 cancellationToken,
                 fs => Describe(((FmmapFileSystem)fs).Binder, $"{result.GetValue(policy)} regions of {ByteSize.Format(bytes)}, quota {ByteSize.Format(quotaBytes)}"),
-                (fs, session) => Serve(session, ((FmmapFileSystem)fs).Binder, null, syncMs));
+                (fs, session, logger) => Serve(session, logger, ((FmmapFileSystem)fs).Binder, null, syncMs));
         });
         return command;
     }
@@ -62,10 +63,10 @@ internal static class DirectMmapCommands
                 () => new ShmFileSystem(options, ParseMode(result.GetValue(mode))),
                 cancellationToken,
                 fs => Describe(((ShmFileSystem)fs).Binder, $"quota {ByteSize.Format(quotaBytes)}"),
-                (fs, session) =>
+                (fs, session, logger) =>
                 {
                     var shm = (ShmFileSystem)fs;
-                    return Serve(session, shm.Binder, region => shm.Files().FirstOrDefault(f => f.Region == region).Path, 0);
+                    return Serve(session, logger, shm.Binder, region => shm.Files().FirstOrDefault(f => f.Region == region).Path, 0);
                 });
         });
         return command;
@@ -74,18 +75,18 @@ internal static class DirectMmapCommands
     private static string Describe(RegionBinder binder, string what) => $"{what}; direct mmap: {binder.Mode} ({binder.ModeReason})";
 
     /// <summary>After mounting: the regions report socket, and periodic sync in page-cache mode.</summary>
-    private static IDisposable? Serve(FuseSession session, RegionBinder binder, Func<MmapRegion, string?>? label, int syncMs)
+    private static IDisposable? Serve(FuseSession session, ILogger logger, RegionBinder binder, Func<MmapRegion, string?>? label, int syncMs)
     {
         var parts = new List<IDisposable>();
         if (session.ConnectionId is { } id)
             try
             {
-                parts.Add(new RegionReportServer(id, () => RegionReport.Capture(session.MountPoint, binder, label)));
+                parts.Add(new RegionReportServer(id, () => RegionReport.Capture(session.MountPoint, binder, label), logger));
             }
             catch (System.Net.Sockets.SocketException e)
             {
-                // Serving the mount matters more than the report.
-                Console.Error.WriteLine($"directfuse: warning: 'directfuse regions' will not answer for this mount: {e.Message}");
+                // Serving the mount matters more than the report, but nobody must take its silence for "no regions".
+                LogNoRegionsReport(logger, session.MountPoint, e.Message);
             }
         if (syncMs > 0 && binder.Mode == DirectMmapMode.PageCache)
             parts.Add(binder.StartPeriodicSync(TimeSpan.FromMilliseconds(syncMs)));
@@ -143,4 +144,7 @@ internal static class DirectMmapCommands
         "none" => DirectMmapMode.None,
         _ => null,
     };
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "'directfuse regions' cannot answer for {MountPoint}: no report socket ({Reason})")]
+    private static partial void LogNoRegionsReport(ILogger logger, string mountPoint, string reason);
 }

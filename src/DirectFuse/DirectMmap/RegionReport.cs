@@ -22,6 +22,11 @@ public sealed record RegionReport(
     }
 }
 
+/// <summary>
+/// The report's JSON form. A report comes from another process, so reading it insists on every member and on
+/// non-null strings and lists where the model says so.
+/// </summary>
 [JsonSerializable(typeof(RegionReport))]
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true)]
 public sealed partial class RegionReportJson : JsonSerializerContext;

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text.Json;
+using DirectFuse.Interop;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -7,9 +8,10 @@ namespace DirectFuse.DirectMmap;
 
 /// <summary>
 /// Answers <c>directfuse regions MOUNTPOINT</c>: a Unix socket in the abstract namespace, named after the
-/// mount's FUSE connection number, that writes a <see cref="RegionReport"/> as JSON to a client and closes.
-/// Read-only; nothing is accepted from the client. Only the server's own user and root get the report (it
-/// names share keys and files); others are disconnected without one.
+/// mount's FUSE connection number and a random suffix nobody can take first, that writes a
+/// <see cref="RegionReport"/> as JSON to a client and closes. Read-only; nothing is accepted from the client.
+/// Only the server's own user and root get the report (it names share keys and files); others are
+/// disconnected without one. <see cref="RegionReportClient"/> is the other end.
 /// </summary>
 public sealed partial class RegionReportServer : IDisposable
 {
@@ -18,27 +20,39 @@ public sealed partial class RegionReportServer : IDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
 
+    /// <summary>
+    /// Starts answering for FUSE connection <paramref name="connectionId"/>. Throws <see cref="SocketException"/>
+    /// if no socket can be bound, which only a lack of resources can cause: names taken by others do not matter.
+    /// </summary>
     public RegionReportServer(uint connectionId, Func<RegionReport> snapshot, ILogger? logger = null)
     {
         _snapshot = snapshot;
         _logger = logger ?? NullLogger.Instance;
-        _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        _listener.Bind(EndPoint(connectionId));
+        _listener = Bind(connectionId);
         _listener.Listen(8);
         _ = AcceptLoopAsync();
     }
 
-    /// <summary>The socket address for FUSE connection <paramref name="connectionId"/> (a leading NUL: abstract namespace, no file).</summary>
-    public static UnixDomainSocketEndPoint EndPoint(uint connectionId) => new("\0directfuse/regions/" + connectionId);
-
-    /// <summary>Fetches the report of the server behind FUSE connection <paramref name="connectionId"/>.</summary>
-    public static async Task<string> QueryAsync(uint connectionId, CancellationToken cancellationToken = default)
+    private static Socket Bind(uint connectionId)
     {
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await socket.ConnectAsync(EndPoint(connectionId), cancellationToken).ConfigureAwait(false);
-        await using var stream = new NetworkStream(socket, ownsSocket: false);
-        using var reader = new StreamReader(stream);
-        return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+        for (int attempt = 1; ; attempt++)
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                socket.Bind(RegionSocketNames.EndPoint(RegionSocketNames.NewName(connectionId)));
+                return socket;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse && attempt < 3)
+            {
+                socket.Dispose(); // 128 random bits collided: a broken random source more likely than chance; try again
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
     }
 
     private async Task AcceptLoopAsync()
@@ -60,7 +74,10 @@ public sealed partial class RegionReportServer : IDisposable
                 {
                     if (!MayRead(client)) continue;
                     byte[] json = JsonSerializer.SerializeToUtf8Bytes(_snapshot(), RegionReportJson.Default.RegionReport);
-                    await client.SendAsync(json, SocketFlags.None, _stop.Token).ConfigureAwait(false);
+                    // A reader that stops reading must not keep the next client waiting for ever.
+                    using var sendLimit = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                    sendLimit.CancelAfter(RegionReportClient.Timeout);
+                    await client.SendAsync(json, SocketFlags.None, sendLimit.Token).ConfigureAwait(false);
                     client.Shutdown(SocketShutdown.Send);
                 }
             }
@@ -72,15 +89,10 @@ public sealed partial class RegionReportServer : IDisposable
         }
     }
 
-    private static bool MayRead(Socket client)
-    {
-        const int SolSocket = 1, SoPeerCred = 17;
-        Span<byte> cred = stackalloc byte[12]; // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
-        if (client.GetRawSocketOption(SolSocket, SoPeerCred, cred) < 12) return false;
-        uint uid = BitConverter.ToUInt32(cred[4..8]);
-        return uid == 0 || uid == Interop.Libc.geteuid();
-    }
+    private static bool MayRead(Socket client) =>
+        PeerCredentials.Of(client) is { } peer && (peer.Uid == 0 || peer.Uid == Libc.geteuid());
 
+    /// <summary>Stops answering; the name is free again once the listener is closed.</summary>
     public void Dispose()
     {
         _stop.Cancel();

@@ -15,6 +15,14 @@ public static class FuseMounts
         MountTable.FindDeviceMinor(Path.GetFullPath(mountPoint), "fuse");
 
     /// <summary>
+    /// The user that owns the FUSE mount at <paramref name="mountPoint"/>: mountinfo's <c>user_id=</c> option, the
+    /// uid the kernel lets use the mount (without allow_other) and the one fusermount3 records for an unprivileged
+    /// mount. Null if there is no FUSE mount there. Its server runs as this user or as root.
+    /// </summary>
+    public static uint? OwnerUid(string mountPoint) =>
+        MountTable.FindSuperOption(Path.GetFullPath(mountPoint), "user_id", "fuse");
+
+    /// <summary>
     /// Unmounts the FUSE file system at <paramref name="mountPoint"/>: umount(2) as root (lazily if it is
     /// busy), fusermount3 -u otherwise. Throws <see cref="MountException"/> with a one-line reason.
     /// </summary>

@@ -44,18 +44,27 @@ public sealed class CliProcess : IDisposable
     public string StdErr { get { lock (_stderr) return _stderr.ToString(); } }
 
     /// <summary>Starts <c>directfuse ARGS</c>; <paramref name="mountPoint"/> is cleaned up on Dispose.</summary>
-    public static CliProcess Start(string? mountPoint, params string[] args)
+    public static CliProcess Start(string? mountPoint, params string[] args) => Start(asNobody: false, mountPoint, args);
+
+    /// <summary>Starts <c>directfuse ARGS</c> as uid/gid 65534 (an unprivileged server mounts with fusermount3).</summary>
+    public static CliProcess StartAsNobody(string? mountPoint, params string[] args) => Start(asNobody: true, mountPoint, args);
+
+    private static CliProcess Start(bool asNobody, string? mountPoint, string[] args)
     {
         // As from an interactive shell: a test host started in the background (CI, `cmd &`) inherits SIGINT and
         // SIGQUIT ignored, and an ignored signal stays ignored across exec, so Ctrl-C could never reach the server.
-        var psi = new ProcessStartInfo("env")
+        var psi = new ProcessStartInfo(asNobody ? "setpriv" : "env")
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
+        if (asNobody)
+            foreach (var a in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "env" }) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add("--default-signal");
+        if (asNobody)
+            foreach (var a in new[] { "HOME=/tmp", "DOTNET_CLI_HOME=/tmp" }) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add("dotnet");
         psi.ArgumentList.Add(DllPath);
         foreach (var a in args) psi.ArgumentList.Add(a);

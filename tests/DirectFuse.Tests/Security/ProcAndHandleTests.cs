@@ -96,7 +96,7 @@ public sealed class ProcAndHandleTests(ITestOutputHelper output)
         using (var tmpfs = TempTmpfs.Create(HostileScenario.RootMode))
             expected = Attack(tmpfs.Path);
         bool dp = target != Target.MemFsNoDefaultPermissions;
-        LowLevel.LowLevelFileSystem fs = target == Target.ShmfsDefaultPermissions
+        DirectFuse.LowLevel.LowLevelFileSystem fs = target == Target.ShmfsDefaultPermissions
             ? new ShmFileSystem()
             : new MemFileSystem(new MemFileSystemOptions { RootMode = HostileScenario.RootMode, RootUid = 0, RootGid = 0 });
         using (var m = TempMount.Create(fs, new FuseSessionOptions { Mount = new MountOptions { AllowOther = true, DefaultPermissions = dp, Subtype = "test" } }))
