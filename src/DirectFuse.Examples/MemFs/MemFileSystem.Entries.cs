@@ -190,6 +190,8 @@ public sealed partial class MemFileSystem
             if (n is MemDirectory) return Done<EntryReply>(Errno.EPERM);
             if (n.NLink == 0) return Done<EntryReply>(Errno.ENOENT); // linkat of an unlinked open file (without O_TMPFILE)
             if (n.NLink == uint.MaxValue) return Done<EntryReply>(Errno.EMLINK);
+            var refused = Permissions.CheckHardLink(context, n.Ownership);
+            if (!refused.IsOk) return Done<EntryReply>(refused);
             var errno = WritableDirectory(newParent, context, out var dir);
             if (!errno.IsOk) return Done<EntryReply>(errno);
             if (dir.Get(key) is not null) return Done<EntryReply>(Errno.EEXIST);

@@ -31,7 +31,7 @@ public sealed partial class MemFileSystem
                 int before = file.Data.ChunkCount;
                 file.Data.SetSize(0);
                 AccountChunks(file, before);
-                file.SetModeKillingPrivileges(Permissions.ModeAfterTruncatingOpen(context, file.Mode));
+                file.SetModeKillingPrivileges(Permissions.ModeAfterTruncatingOpen(context, file.Ownership));
                 file.Modified(TimeSpec.Now);
             }
             n.OpenCount++;
@@ -101,7 +101,7 @@ public sealed partial class MemFileSystem
             file.Data.Write(offset, data.Span);
             AccountChunks(file, before);
             // FUSE_WRITE_KILL_SUIDGID: the writer lacks CAP_FSETID (HANDLE_KILLPRIV_V2 leaves this to us).
-            file.SetModeKillingPrivileges(Permissions.ModeAfterWrite(file.Mode, flags));
+            file.SetModeKillingPrivileges(Permissions.ModeAfterWrite(context, file.Ownership, flags));
             file.Modified(TimeSpec.Now);
             return Done<int>(data.Length);
         }

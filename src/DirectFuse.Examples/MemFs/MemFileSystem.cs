@@ -25,7 +25,7 @@ public sealed partial class MemFileSystem : LowLevelFileSystem
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly Dictionary<ulong, MemNode> _nodes = [];
     private readonly MemDirectory _root;
-    private readonly TimeSpan _entryTimeout;
+    private TimeSpan _entryTimeout;
     private readonly TimeSpan _attrTimeout;
     private readonly long _capacityChunks;
     private readonly long _maxNodes;
@@ -117,7 +117,12 @@ public sealed partial class MemFileSystem : LowLevelFileSystem
     /// bits itself too (HANDLE_KILLPRIV_V2): without it the kernel would clear them with a chmod in the name of a
     /// writer who may not chmod.
     /// </summary>
-    public override void Init(FuseConnection connection) => connection.Want |= InitFlags.HandleKillprivV2;
+    public override void Init(FuseConnection connection)
+    {
+        connection.Want |= InitFlags.HandleKillprivV2;
+        // Other users' path walks must reach us to have each directory's search permission checked for them.
+        if (connection.ServerChecksOtherUsers) _entryTimeout = TimeSpan.Zero;
+    }
 
     /// <summary>Registers a new node under a fresh inode number and links it into <paramref name="dir"/>.</summary>
     private void Attach(MemDirectory dir, ReadOnlySpan<char> key, MemNode node, TimeSpec now)

@@ -220,7 +220,7 @@ public sealed partial class ShmFileSystem
         {
             var errno = Resize(n, 0);
             if (!errno.IsOk) return errno;
-            n.Mode = Permissions.ModeAfterTruncatingOpen(context, n.Mode);
+            n.Mode = Permissions.ModeAfterTruncatingOpen(context, n.Ownership);
         }
         if (n.Region is { } region && n.OpenMode != ShmOpenMode.Served && Binder.Mode == DirectMmapMode.Passthrough)
         {
@@ -229,7 +229,7 @@ public sealed partial class ShmFileSystem
             if ((reply.Flags & OpenReplyFlags.Passthrough) != 0)
             {
                 // Its writes will never reach us to clear the set-ID bits (HANDLE_KILLPRIV_V2): do it now.
-                if ((Permissions.ForOpen(flags) & AccessMode.Write) != 0 && !Permissions.IsPrivileged(context)) n.Mode = Permissions.KillSetId(n.Mode);
+                if ((Permissions.ForOpen(flags) & AccessMode.Write) != 0 && !Permissions.IsPrivileged(context)) n.Mode = Permissions.DropSetId(context, n.Ownership);
                 n.OpenMode = ShmOpenMode.Passthrough;
                 n.Opens++;
                 _handles[reply.Handle.Value] = (n, true);
@@ -270,7 +270,7 @@ public sealed partial class ShmFileSystem
                 if (!errno.IsOk) return Done<int>(errno);
             }
             if (data.Length > 0) data.Span.CopyTo(n.Region!.GetSpan(offset, data.Length));
-            n.Mode = Permissions.ModeAfterWrite(n.Mode, flags);
+            n.Mode = Permissions.ModeAfterWrite(context, n.Ownership, flags);
             n.Mtime = n.Ctime = TimeSpec.Now;
             return Done<int>(data.Length);
         }
@@ -307,6 +307,17 @@ public sealed partial class ShmFileSystem
 
     public override ValueTask<Errno> FsyncAsync(FuseContext context, NodeId node, FileHandle handle, bool dataOnly, CancellationToken cancellationToken) => Done(Errno.Ok);
 
+    public override ValueTask<Result<OpenReply>> OpenDirAsync(FuseContext context, NodeId node, int flags, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (!TryNode(node, out var dir)) return Done<OpenReply>(Errno.ENOENT);
+            if (!dir.IsDirectory) return Done<OpenReply>(Errno.ENOTDIR);
+            if (!Permissions.MayAccess(context, dir.Ownership, Permissions.ForOpen(flags))) return Done<OpenReply>(Errno.EACCES);
+            return Done<OpenReply>(new OpenReply(FileHandle.None));
+        }
+    }
+
     public override ValueTask<Errno> ReadDirAsync(FuseContext context, NodeId node, FileHandle handle, long offset, DirectoryBuffer buffer, CancellationToken cancellationToken)
     {
         lock (_lock)
@@ -320,7 +331,7 @@ public sealed partial class ShmFileSystem
                 index++;
                 if (index <= offset) continue;
                 bool added = buffer.IsPlus
-                    ? buffer.TryAddPlus(name, new EntryReply(new NodeId(child.Ino), child.Attr, Timeout, Timeout), index)
+                    ? buffer.TryAddPlus(name, new EntryReply(new NodeId(child.Ino), child.Attr, _entryTimeout, Timeout), index)
                     : buffer.TryAdd(name, child.Ino, child.Mode, index);
                 if (!added) break;
                 if (buffer.IsPlus) child.Lookups++;

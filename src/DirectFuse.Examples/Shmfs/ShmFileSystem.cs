@@ -30,6 +30,7 @@ namespace DirectFuse.Examples.Shmfs;
 public sealed partial class ShmFileSystem : LowLevelFileSystem
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(1);
+    private TimeSpan _entryTimeout = Timeout;
     private readonly Lock _lock = new();
     private readonly Dictionary<ulong, ShmNode> _nodes = [];
     private readonly Dictionary<ulong, (ShmNode Node, bool ViaBinder)> _handles = [];
@@ -54,6 +55,8 @@ public sealed partial class ShmFileSystem : LowLevelFileSystem
         _connection = connection;
         // Set-ID bits are cleared here, on the kernel's word, rather than by a chmod in a writer's name.
         connection.Want |= InitFlags.HandleKillprivV2;
+        // Other users' path walks must reach us to have each directory's search permission checked for them.
+        if (connection.ServerChecksOtherUsers) _entryTimeout = TimeSpan.Zero;
         Binder.Init(connection);
     }
 
@@ -102,7 +105,7 @@ public sealed partial class ShmFileSystem : LowLevelFileSystem
     private EntryReply Entry(ShmNode node)
     {
         node.Lookups++;
-        return new EntryReply(new NodeId(node.Ino), node.Attr, Timeout, Timeout);
+        return new EntryReply(new NodeId(node.Ino), node.Attr, _entryTimeout, Timeout);
     }
 
     private bool TryNode(NodeId id, out ShmNode node) => _nodes.TryGetValue(id.Value, out node!);

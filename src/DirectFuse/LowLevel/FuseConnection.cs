@@ -37,6 +37,16 @@ public sealed class FuseConnection
     /// <summary>For passthrough: how many stacked file systems may sit below the backing files (1 or 2).</summary>
     public uint MaxStackDepth { get; set; } = 1;
 
+    /// <summary>
+    /// The options the file system is mounted with (null for a CUSE device): whether other users can reach it
+    /// (<c>allow_other</c>) and whether the kernel checks permissions first (<c>default_permissions</c>) decide
+    /// what a file system that keeps owners must do itself (see <see cref="Permissions"/>).
+    /// </summary>
+    public Transport.MountOptions? MountOptions => Core.MountOptions;
+
+    /// <summary>True when other users reach the mount and nothing but the file system checks their permissions.</summary>
+    public bool ServerChecksOtherUsers => MountOptions is { AllowOther: true, DefaultPermissions: false };
+
     public bool Has(InitFlags flag) => (Negotiated & flag) == flag;
     public bool Offers(InitFlags flag) => (Offered & flag) == flag;
 

@@ -40,7 +40,10 @@ public readonly record struct Ownership(uint Mode, uint Uid, uint Gid)
 /// <para>To clear set-user-ID and set-group-ID bits as Linux does on writes, truncation and chown by others, a
 /// file system asks for <see cref="InitFlags.HandleKillprivV2"/> in <see cref="LowLevelFileSystem.Init"/>
 /// (<c>connection.Want |= InitFlags.HandleKillprivV2</c>) and applies <see cref="ModeAfterSetAttr"/>,
-/// <see cref="ModeAfterWrite"/> and <see cref="ModeAfterTruncatingOpen"/>. Without it the kernel clears the
+/// <see cref="ModeAfterWrite"/> and <see cref="ModeAfterTruncatingOpen"/>. And when other users may reach the mount
+/// (<c>allow_other</c>) without <c>default_permissions</c>, give entries a zero timeout: the kernel then asks
+/// for every path component, in the caller's name, so a directory's search permission is checked for each
+/// caller instead of once for whoever looked the name up first. Without it the kernel clears the
 /// bits with a chmod in the writer's name, which <see cref="CheckSetAttr"/> refuses to anybody but the owner.</para>
 /// </remarks>
 public static class Permissions
@@ -154,16 +157,44 @@ public static class Permissions
             uint group = request.Has(SetAttrValid.Gid) ? request.Gid : node.Gid;
             if ((mode & StatMode.SetGid) != 0 && !IsPrivileged(caller) && !caller.IsInGroup(group)) mode &= ~StatMode.SetGid;
         }
-        if (request.Has(SetAttrValid.KillSuidGid) && !node.IsDirectory) mode = KillSetId(mode);
+        if (request.Has(SetAttrValid.KillSuidGid) && !node.IsDirectory) mode = DropSetId(caller, node with { Mode = mode });
         return mode;
     }
 
     /// <summary>The mode after a WRITE: the kernel says with <see cref="WriteFlags.KillSuidGid"/> when the writer lacks CAP_FSETID.</summary>
-    public static uint ModeAfterWrite(uint mode, WriteFlags flags) =>
-        (flags & WriteFlags.KillSuidGid) != 0 ? KillSetId(mode) : mode;
+    public static uint ModeAfterWrite(in FuseContext caller, Ownership node, WriteFlags flags) =>
+        (flags & WriteFlags.KillSuidGid) != 0 ? DropSetId(caller, node) : node.Mode;
 
     /// <summary>The mode after an OPEN or CREATE with O_TRUNC emptied a file: see <see cref="FuseContext.KillSuidSgid"/>.</summary>
-    public static uint ModeAfterTruncatingOpen(in FuseContext caller, uint mode) => caller.KillSuidSgid ? KillSetId(mode) : mode;
+    public static uint ModeAfterTruncatingOpen(in FuseContext caller, Ownership node) => caller.KillSuidSgid ? DropSetId(caller, node) : node.Mode;
+
+    /// <summary>
+    /// The mode once <paramref name="caller"/> changed the file in a way that costs its privileges (a write,
+    /// truncation or chown, as setattr_should_drop_suidgid decides): set-user-ID goes; set-group-ID goes when
+    /// group-executable, or when the caller is not in the file's group (then the bit cannot mean mandatory
+    /// locking for them).
+    /// </summary>
+    public static uint DropSetId(in FuseContext caller, Ownership node)
+    {
+        uint mode = node.Mode & ~StatMode.SetUid;
+        if ((mode & StatMode.SetGid) != 0 && ((mode & GroupExecute) != 0 || (!IsPrivileged(caller) && !caller.IsInGroup(node.Gid))))
+            mode &= ~StatMode.SetGid;
+        return mode;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="caller"/> may make a new hard link to <paramref name="source"/>: its owner or root
+    /// may; others only to a regular file they may read and write that is neither set-user-ID nor executable
+    /// set-group-ID (EPERM), as Linux with fs.protected_hardlinks=1, every major distribution's default.
+    /// </summary>
+    public static Errno CheckHardLink(in FuseContext caller, Ownership source)
+    {
+        if (IsOwnerOrPrivileged(caller, source)) return Errno.Ok;
+        bool safe = StatMode.IsRegular(source.Mode) && (source.Mode & StatMode.SetUid) == 0
+            && (source.Mode & (StatMode.SetGid | GroupExecute)) != (StatMode.SetGid | GroupExecute)
+            && MayAccess(caller, source, AccessMode.Read | AccessMode.Write);
+        return safe ? Errno.Ok : Errno.EPERM;
+    }
 
     /// <summary>
     /// Owner, group and mode of a node that <paramref name="caller"/> creates in <paramref name="directory"/>
@@ -183,13 +214,5 @@ public static class Permissions
                 mode &= ~StatMode.SetGid;
         }
         return new Ownership(mode, caller.Uid, gid);
-    }
-
-    /// <summary>Drops set-user-ID, and set-group-ID when group-executable (without it, the bit means mandatory locking and stays).</summary>
-    public static uint KillSetId(uint mode)
-    {
-        mode &= ~StatMode.SetUid;
-        if ((mode & GroupExecute) != 0) mode &= ~StatMode.SetGid;
-        return mode;
     }
 }

@@ -43,6 +43,9 @@ internal sealed partial class FuseSessionCore
     public Task InitCompleted => _initDone.Task;
     public bool IsCuse { get; init; }
 
+    /// <summary>The options of the mount this session serves; null for a CUSE device.</summary>
+    public Transport.MountOptions? MountOptions => IsCuse ? null : _options.Mount;
+
     /// <summary>The channel notifications and backing-file ioctls go through (the session's first fd).</summary>
     public FuseChannel? ControlChannel { get; set; }
 

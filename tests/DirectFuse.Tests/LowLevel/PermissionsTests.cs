@@ -102,11 +102,14 @@ public sealed class PermissionsTests
     [Fact]
     public void Set_id_bits_are_dropped_as_Linux_drops_them()
     {
-        uint suid = StatMode.Regular | StatMode.SetUid | StatMode.SetGid | 0x1ED; // 06755
-        Assert.Equal(StatMode.Regular | 0x1ED, Permissions.ModeAfterWrite(suid, WriteFlags.KillSuidGid));
-        Assert.Equal(suid, Permissions.ModeAfterWrite(suid, WriteFlags.None));
-        // Set-group-ID without group execute means mandatory locking: it stays.
-        Assert.Equal(StatMode.Regular | StatMode.SetGid | 0x1A4, Permissions.KillSetId(StatMode.Regular | StatMode.SetUid | StatMode.SetGid | 0x1A4));
+        var suid = File(StatMode.SetUid | StatMode.SetGid | 0x1ED); // 06755 alice:staff
+        Assert.Equal(StatMode.Regular | 0x1ED, Permissions.ModeAfterWrite(As(Bob, Staff), suid, WriteFlags.KillSuidGid));
+        Assert.Equal(suid.Mode, Permissions.ModeAfterWrite(As(Bob, Staff), suid, WriteFlags.None));
+        // Set-group-ID without group execute means mandatory locking: it stays for members of the group, and
+        // goes for a writer outside it.
+        var locking = File(StatMode.SetUid | StatMode.SetGid | 0x1A4);
+        Assert.Equal(StatMode.Regular | StatMode.SetGid | 0x1A4, Permissions.ModeAfterWrite(As(Bob, Staff), locking, WriteFlags.KillSuidGid));
+        Assert.Equal(StatMode.Regular | 0x1A4, Permissions.ModeAfterWrite(As(Bob, Other), locking, WriteFlags.KillSuidGid));
         var chmod = new SetAttrRequest { Valid = SetAttrValid.Mode, Mode = StatMode.SetGid | 0x1ED };
         // chmod g+s by an owner outside the file's group silently loses the bit, directories included.
         Assert.Equal(StatMode.Regular | 0x1ED, Permissions.ModeAfterSetAttr(As(Alice, Other), File(0x1ED), chmod));
@@ -115,6 +118,16 @@ public sealed class PermissionsTests
         var chownKill = new SetAttrRequest { Valid = SetAttrValid.Uid | SetAttrValid.KillSuidGid, Uid = Bob };
         Assert.Equal(StatMode.Regular | 0x1ED, Permissions.ModeAfterSetAttr(As(0, 0), File(0xDED), chownKill));
         Assert.Equal(StatMode.Regular | 0x1ED, Permissions.ModeAfterTruncatingOpen(new FuseContext(1, Bob, Other, 0, 0, 0, FuseContext.NoGroup, killSuidSgid: true), suid));
+        Assert.Equal(suid.Mode, Permissions.ModeAfterTruncatingOpen(As(Bob, Other), suid));
+    }
+
+    [Fact]
+    public void Hard_links_to_others_files_need_a_safe_source()
+    {
+        Assert.Equal(Errno.Ok, Permissions.CheckHardLink(As(Bob, Other), File(0x1B6)));                     // 0666
+        Assert.Equal(Errno.EPERM, Permissions.CheckHardLink(As(Bob, Other), File(0x1A4)));                  // cannot write it
+        Assert.Equal(Errno.EPERM, Permissions.CheckHardLink(As(Bob, Other), File(StatMode.SetUid | 0x1FF)));
+        Assert.Equal(Errno.Ok, Permissions.CheckHardLink(As(Alice, Other), File(0)));                       // the owner may
     }
 
     [Fact]
