@@ -128,6 +128,45 @@ public sealed class CliTests
         Assert.Equal("65534 65534", result.StdOut.Trim());
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Loopback_with_allow_other_keeps_other_users_to_the_source_modes_unless_told_otherwise(bool optOut)
+    {
+        string mnt = NewMountPoint();
+        string source = Directory.CreateTempSubdirectory("df-src-").FullName;
+        try
+        {
+            Run.Process("chmod", "0755", source).EnsureSuccess("chmod source");
+            File.WriteAllText(Path.Combine(source, "roots"), "root's");
+            Run.Process("chmod", "0644", Path.Combine(source, "roots")).EnsureSuccess("chmod file");
+            string[] args = ["mount", "loopback", source, mnt, "-o", "allow_other", .. (optOut ? new[] { "--no-default-permissions" } : [])];
+            using var server = CliProcess.Start(mnt, args);
+            server.WaitForMounted();
+            // The server acts as root on the source: only default_permissions keeps nobody to what the modes allow.
+            var chmod = Run.AsNobody("chmod", "0666", Path.Combine(mnt, "roots"));
+            var unlink = Run.AsNobody("rm", "-f", Path.Combine(mnt, "roots"));
+            if (optOut)
+            {
+                Assert.Equal(0, chmod.ExitCode);
+                Assert.DoesNotContain("adding default_permissions", server.StdErr);
+            }
+            else
+            {
+                Assert.Contains("Operation not permitted", chmod.StdErr);
+                Assert.Contains("Permission denied", unlink.StdErr);
+                Assert.True(File.Exists(Path.Combine(source, "roots")));
+                Assert.Equal("-rw-r--r--", Run.Process("stat", "-c", "%A", Path.Combine(source, "roots")).StdOut.Trim());
+                Assert.Contains("adding default_permissions", server.StdErr);
+                Assert.Contains("default_permissions", File.ReadAllText("/proc/mounts").Split('\n').Single(l => l.Contains($" {mnt} ")));
+            }
+        }
+        finally
+        {
+            Directory.Delete(source, recursive: true);
+        }
+    }
+
     [Fact]
     public void Without_allow_other_another_user_is_kept_out()
     {
