@@ -17,15 +17,18 @@ internal sealed partial class FuseDispatcher
 
     internal static ValueTask CuseInit(FuseDispatcher d, FuseRequest r)
     {
-        if (d.Fs is not ICuseServer cuse)
+        // CUSE_INIT on a FUSE channel, or a second one: a protocol error, and set-up does not run again.
+        if (d.Fs is not ICuseServer cuse || !d.Core.IsCuse || !d.Core.TryBeginInit())
         {
-            r.ReplyError(Errno.ENOSYS);
+            d.Core.LogUnexpectedInit(r.Opcode.ToString());
+            r.ReplyError(EPROTO);
             return ValueTask.CompletedTask;
         }
         var a = r.Arg<CuseInitIn>();
         // CUSE has no version renegotiation: the kernel drops the device unless major is its own.
         if (a.Major != ProtocolMajor || a.Minor < CuseOldestMinor)
         {
+            d.Core.AbandonInit();
             d.Core.LogUnsupportedKernel(a.Major, a.Minor);
             r.ReplyError(EPROTO);
             return ValueTask.CompletedTask;
@@ -54,9 +57,8 @@ internal sealed partial class FuseDispatcher
         payload[..CuseInitOut.Size].Clear();
         MemoryMarshal.Write(payload, in reply);
         strings.CopyTo(payload[CuseInitOut.Size..]);
-        // Initialized before the reply leaves: the kernel may send OPEN to another worker at once.
-        d.Core.MarkInitialized();
         r.ReplyPayloadBytes(CuseInitOut.Size + strings.Length);
+        d.Core.MarkInitialized();
         return ValueTask.CompletedTask;
     }
 

@@ -15,23 +15,32 @@ internal sealed partial class FuseDispatcher
 
     internal static ValueTask Init(FuseDispatcher d, FuseRequest r)
     {
+        // A FUSE INIT on a CUSE channel, or a second INIT on a live connection: only a broken kernel or a
+        // process holding the device sends these, and set-up must not run again.
+        if (d.Core.IsCuse || !d.Core.TryBeginInit())
+        {
+            d.Core.LogUnexpectedInit(r.Opcode.ToString());
+            r.ReplyError(EPROTO);
+            return ValueTask.CompletedTask;
+        }
         var a = r.ArgOrCompat<FuseInitIn>();
         if (a.Major > ProtocolMajor)
         {
             // The kernel will send INIT again with our major version.
+            d.Core.AbandonInit();
             r.ReplyTruncated(new FuseInitOut { Major = ProtocolMajor, Minor = ProtocolMinor }, FuseInitOut.Size);
             return ValueTask.CompletedTask;
         }
         if (a.Major < ProtocolMajor || a.Minor < OldestMinor)
         {
+            d.Core.AbandonInit();
             d.Core.LogUnsupportedKernel(a.Major, a.Minor);
             r.ReplyError(EPROTO);
             return ValueTask.CompletedTask;
         }
         var reply = d.Core.Negotiate(a, d.Fs);
-        // Initialized before the reply leaves: the kernel may send the next request to another worker at once.
-        d.Core.MarkInitialized();
         r.ReplyTruncated(reply, a.Minor < 23 ? FuseInitOut.Compat22Size : FuseInitOut.Size);
+        d.Core.MarkInitialized();
         return ValueTask.CompletedTask;
     }
 

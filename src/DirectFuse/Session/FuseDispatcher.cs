@@ -57,8 +57,15 @@ internal sealed partial class FuseDispatcher
         }
         if (!Core.Initialized && r.Opcode is not (FuseOpcode.Init or FuseOpcode.CuseInit))
         {
-            r.ReplyError(Errno.EIO);
-            return ValueTask.CompletedTask;
+            // Sent after the kernel took our INIT reply, read by another worker before the first finished writing it.
+            if (Core.InitInProgress) SpinWait.SpinUntil(() => !Core.InitInProgress, TimeSpan.FromSeconds(5));
+            if (!Core.Initialized)
+            {
+                // Before INIT nothing is served; requests that take no answer (FORGET, NOTIFY_REPLY) get none.
+                if (info.HasReply) r.ReplyError(Errno.EIO);
+                else r.NoReply();
+                return ValueTask.CompletedTask;
+            }
         }
 
         r.BeginActive();

@@ -19,6 +19,9 @@ internal sealed partial class FuseSessionCore
     private int _destroyed;
     private int _inFlight;
     private volatile bool _initialized;
+    // INIT as a state machine: Waiting → Answering (one worker writes the reply) → Ready once it is written.
+    private const int InitWaiting = 0, InitAnswering = 1, InitReady = 2;
+    private int _initState;
     private readonly TaskCompletionSource _initDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public FuseSessionCore(LowLevelFileSystem fileSystem, FuseSessionOptions options, ILogger logger)
@@ -49,8 +52,23 @@ internal sealed partial class FuseSessionCore
     /// <summary>The channel notifications and backing-file ioctls go through (the session's first fd).</summary>
     public FuseChannel? ControlChannel { get; set; }
 
+    /// <summary>Claims the INIT about to be answered; false for a second INIT (one is answered or being answered).</summary>
+    public bool TryBeginInit() => Interlocked.CompareExchange(ref _initState, InitAnswering, InitWaiting) == InitWaiting;
+
+    /// <summary>The INIT was answered without a connection (another major version, a refusal): the kernel may send INIT again.</summary>
+    public void AbandonInit() => Volatile.Write(ref _initState, InitWaiting);
+
+    /// <summary>True while a worker writes the INIT reply: a request that arrives now was sent after the kernel took it.</summary>
+    public bool InitInProgress => Volatile.Read(ref _initState) == InitAnswering;
+
+    /// <summary>
+    /// After the INIT reply has been written: the kernel has processed it (the write returns only then), so
+    /// what it enabled, passthrough backing files included, now works. Not before: a file system that probes
+    /// passthrough as soon as the mount is up would otherwise reach the kernel first and be refused.
+    /// </summary>
     public void MarkInitialized()
     {
+        Volatile.Write(ref _initState, InitReady);
         _initialized = true;
         _initDone.TrySetResult();
     }
@@ -266,12 +284,17 @@ internal sealed partial class FuseSessionCore
 
     public void LogUnsupportedKernel(uint major, uint minor) => LogKernelTooOld(_logger, major, minor);
 
+    public void LogUnexpectedInit(string opcode) => LogInitRefused(_logger, opcode, IsCuse ? "CUSE" : "FUSE", Initialized ? "live" : "new");
+
     private struct BackingMap
     {
         public int Fd;
         public uint Flags;
         public ulong Padding;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused {Opcode} on a {Kind} channel ({State} connection): answered EPROTO")]
+    private static partial void LogInitRefused(ILogger logger, string opcode, string kind, string state);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "FUSE connection: {Description}")]
     private static partial void LogInit(ILogger logger, string description);

@@ -56,7 +56,7 @@ public sealed class CuseProtocolTests
 
     private static FakeKernel StartCuse(CharacterDevice device, CuseDeviceInfo info)
     {
-        var k = new FakeKernel(new DeviceFileSystem(device, info));
+        var k = new FakeKernel(new DeviceFileSystem(device, info), cuse: true);
         try
         {
             var m = k.Call(FuseOpcode.CuseInit, 0, Bytes.Of(new CuseInitIn { Major = 7, Minor = 45, Flags = CuseUnrestrictedIoctl }));
@@ -84,7 +84,7 @@ public sealed class CuseProtocolTests
     [Fact]
     public void Cuse_init_reply_is_cuse_init_out_followed_by_the_device_info_strings()
     {
-        using var k = new FakeKernel(new DeviceFileSystem(new ProbeDevice(), new CuseDeviceInfo("directfuse-probe") { DevMajor = 240, DevMinor = 7 }));
+        using var k = new FakeKernel(new DeviceFileSystem(new ProbeDevice(), new CuseDeviceInfo("directfuse-probe") { DevMajor = 240, DevMinor = 7 }), cuse: true);
         ulong unique = k.Send(FuseOpcode.CuseInit, 0, Bytes.Of(new CuseInitIn { Major = 7, Minor = 45, Flags = CuseUnrestrictedIoctl }));
         var m = k.ReadReply(unique);
         var info = Bytes.Utf8("DEVNAME=directfuse-probe\0");
@@ -96,16 +96,23 @@ public sealed class CuseProtocolTests
             .Raw(info)
             .ToArray();
         Assert.Equal(expected, Bytes.Concat(Bytes.Of(m.Header), m.Payload));
-        Assert.True(k.Core.Initialized);
+        // Marked once the reply is written, which the kernel side may see first.
+        Assert.True(k.Core.InitCompleted.Wait(5000));
     }
 
     [Fact]
-    public void Cuse_init_from_another_major_is_refused_and_a_fuse_file_system_answers_ENOSYS()
+    public void Cuse_init_from_another_major_or_on_a_fuse_channel_is_a_protocol_error()
     {
-        using (var k = new FakeKernel(new DeviceFileSystem(new ProbeDevice(), new CuseDeviceInfo("x"))))
+        using (var k = new FakeKernel(new DeviceFileSystem(new ProbeDevice(), new CuseDeviceInfo("x")), cuse: true))
+        {
             Assert.Equal(-71, k.Call(FuseOpcode.CuseInit, 0, Bytes.Of(new CuseInitIn { Major = 8, Minor = 0 })).Error);
+            // FUSE's INIT on a CUSE channel is refused too, and the device can still be set up after both.
+            Assert.Equal(-71, k.Init().Message.Error);
+            Assert.Equal(0, k.Call(FuseOpcode.CuseInit, 0, Bytes.Of(new CuseInitIn { Major = 7, Minor = 45 })).Error);
+            Assert.Equal(-71, k.Call(FuseOpcode.CuseInit, 0, Bytes.Of(new CuseInitIn { Major = 7, Minor = 45 })).Error); // a second one
+        }
         using (var k = new FakeKernel(new TestFileSystem()))
-            Assert.Equal(-38, k.Call(FuseOpcode.CuseInit, 0, Bytes.Of(new CuseInitIn { Major = 7, Minor = 45 })).Error);
+            Assert.Equal(-71, k.Call(FuseOpcode.CuseInit, 0, Bytes.Of(new CuseInitIn { Major = 7, Minor = 45 })).Error);
     }
 
     [Fact]

@@ -44,7 +44,8 @@ internal sealed unsafe partial class FakeKernel : IDisposable
     private long _nextUnique;
     private int _disposed;
 
-    public FakeKernel(LowLevelFileSystem fileSystem, int workers = 1, FuseSessionOptions? options = null, ILogger? logger = null)
+    /// <param name="cuse">A CUSE channel (/dev/cuse): it takes CUSE_INIT, not INIT.</param>
+    public FakeKernel(LowLevelFileSystem fileSystem, int workers = 1, FuseSessionOptions? options = null, ILogger? logger = null, bool cuse = false)
     {
         int* sv = stackalloc int[2];
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
@@ -55,6 +56,7 @@ internal sealed unsafe partial class FakeKernel : IDisposable
         Core = new FuseSessionCore(fileSystem, options ?? new FuseSessionOptions { MaxWrite = 64 * 1024, Threads = workers }, logger ?? NullLogger.Instance)
         {
             ControlChannel = Channel,
+            IsCuse = cuse,
         };
         for (int i = 0; i < workers; i++)
         {

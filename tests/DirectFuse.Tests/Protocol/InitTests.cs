@@ -160,18 +160,18 @@ public sealed class InitTests
     }
 
     [Fact]
-    public void Connection_counts_as_initialized_when_the_INIT_reply_is_written()
+    public void Connection_counts_as_initialized_only_after_the_INIT_reply_is_written()
     {
-        // Once the kernel has the INIT reply it sends requests, possibly to other workers, and the file system
-        // may send notifications: the engine must already count as initialized at that point. Observed at the
-        // write itself: a channel whose write fails calls WriteFailed synchronously from inside the reply.
+        // Only once the kernel has processed the INIT reply (our write returns then) do the capabilities it
+        // grants work: a passthrough probe made earlier would be refused. Observed at the write itself: a
+        // channel whose write fails calls WriteFailed synchronously from inside the reply.
         using var k = new FakeKernel(new TestFileSystem());
         using var dead = new FuseChannel(-1, "closed");
-        bool? initializedAtWrite = null;
+        (bool Initialized, bool InProgress)? atWrite = null;
         var r = new FuseRequest(k.Core.Pool.InSize, k.Core.Pool.OutSize)
         {
             Channel = dead,
-            WriteFailed = (_, _) => initializedAtWrite = k.Core.Initialized,
+            WriteFailed = (_, _) => atWrite = (k.Core.Initialized, k.Core.InitInProgress),
         };
         var init = new byte[64];
         Bytes.Of(new FuseInitIn { Major = 7, Minor = 45, Flags = (uint)InitFlags.InitExt }).CopyTo(init, 0);
@@ -181,8 +181,33 @@ public sealed class InitTests
 
         Assert.True(k.Core.Dispatcher.DispatchAsync(r).IsCompletedSuccessfully);
 
-        Assert.NotNull(initializedAtWrite);
-        Assert.True(initializedAtWrite, "the INIT reply went out before the engine marked itself initialized");
+        Assert.Equal((false, true), atWrite);
+        Assert.True(k.Core.Initialized);
+    }
+
+    [Fact]
+    public void A_second_INIT_or_the_wrong_kind_of_INIT_is_a_protocol_error_and_changes_nothing()
+    {
+        using var k = new FakeKernel(new TestFileSystem());
+        Assert.Equal(0, k.InitModern().Message.Error);
+        var negotiated = k.Core.Connection.Negotiated;
+
+        Assert.Equal(-EPROTO, k.Init(flags: InitFlags.AsyncRead).Message.Error);
+        Assert.Equal(negotiated, k.Core.Connection.Negotiated);
+        Assert.Equal(-EPROTO, k.Call(FuseOpcode.CuseInit, 0, Bytes.Of(new CuseInitIn { Major = 7, Minor = 45 })).Error);
+        Assert.True(k.Core.Initialized);
+        Assert.Equal(0, k.Call(FuseOpcode.GetAttr, 1, Bytes.Of(new FuseGetAttrIn())).Error);
+    }
+
+    [Fact]
+    public void Requests_that_take_no_answer_get_none_before_INIT()
+    {
+        using var k = new FakeKernel(new TestFileSystem());
+        k.Send(FuseOpcode.Forget, 2, Bytes.Of(new FuseForgetIn { NLookup = 1 }));
+        k.Send(FuseOpcode.BatchForget, 0, Bytes.Of(new FuseBatchForgetIn { Count = 0 }));
+        // The next message the kernel sees answers this GETATTR: nothing was sent for the two forgets.
+        ulong unique = k.Send(FuseOpcode.GetAttr, 1, Bytes.Of(new FuseGetAttrIn()));
+        Assert.Equal(-Errno.EIO.Value, k.ReadReply(unique).Error);
     }
 
     [Fact]
