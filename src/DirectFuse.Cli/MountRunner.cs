@@ -12,8 +12,10 @@ internal static class MountRunner
 {
     public static async Task<int> RunAsync(ParseResult result, CommonOptions common, string mountPoint, string subtype,
         Func<LowLevelFileSystem> createFileSystem, CancellationToken cancellationToken, Func<LowLevelFileSystem, string>? describe = null,
-        Func<LowLevelFileSystem, FuseSession, ILogger, IDisposable?>? whileMounted = null, Func<MountOptions, MountOptions>? secureOptions = null)
+        Func<LowLevelFileSystem, FuseSession, ILogger, IDisposable?>? whileMounted = null, Func<MountOptions, MountOptions>? secureOptions = null,
+        MountPointKind mountPointKind = MountPointKind.Directory)
     {
+        if (Check(result, common, mountPoint, mountPointKind) is { } problem) return Fail(problem);
         MountOptions mountOptions;
         try
         {
@@ -25,7 +27,6 @@ internal static class MountRunner
         }
         if (secureOptions is not null) mountOptions = secureOptions(mountOptions);
         int threads = result.GetValue(common.Threads);
-        if (threads < 1) return Fail("--threads must be at least 1");
         bool debug = result.GetValue(common.Debug);
 
         using var loggerFactory = LoggerFactory.Create(b => b
@@ -69,6 +70,13 @@ internal static class MountRunner
         }
         return 0;
     }
+
+    /// <summary>
+    /// What every mount checks before it creates anything: the thread count and the kind of mount point.
+    /// Returns the message for the user, or null.
+    /// </summary>
+    public static string? Check(ParseResult result, CommonOptions common, string mountPoint, MountPointKind mountPointKind) =>
+        OptionChecks.Threads(result.GetValue(common.Threads)) ?? OptionChecks.MountPoint(mountPoint, mountPointKind);
 
     public static int Fail(string message)
     {

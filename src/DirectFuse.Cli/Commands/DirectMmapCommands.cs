@@ -28,6 +28,9 @@ internal static partial class DirectMmapCommands
             if (!TryParse(result, size, out long regionSize) || !TryParse(result, quota, out long quotaBytes) || !CheckMode(result.GetValue(mode))) return Task.FromResult(1);
             // Regions are whole pages: round here so the maximum region size covers what the policy asks for.
             long bytes = (regionSize + MmapAddressSpace.PageSize - 1) / MmapAddressSpace.PageSize * MmapAddressSpace.PageSize;
+            int syncMs = result.GetValue(sync);
+            if ((OptionChecks.FitsQuota("--size", bytes, quotaBytes, "every open would fail with EDQUOT") ?? OptionChecks.SyncInterval(syncMs)) is { } problem)
+                return Task.FromResult(MountRunner.Fail(problem));
             var chosen = result.GetValue(policy) switch
             {
                 "pid" => RegionPolicy.PerProcess(bytes),
@@ -35,7 +38,6 @@ internal static partial class DirectMmapCommands
                 _ => RegionPolicy.PerUid(bytes),
             };
             var options = new MmapAddressSpaceOptions { Quota = quotaBytes, MaxRegionSize = bytes };
-            int syncMs = result.GetValue(sync);
             return MountRunner.RunAsync(result, common, result.GetRequiredValue(mountPoint), "fmmap",
                 () => new FmmapFileSystem(bytes, chosen, ParseMode(result.GetValue(mode)), options),
                 cancellationToken,
@@ -50,14 +52,18 @@ internal static partial class DirectMmapCommands
         var common = new CommonOptions();
         var mountPoint = new Argument<string>("MOUNTPOINT") { Description = "An existing directory to mount on" };
         var quota = SizeOption("--quota", "Most memory all files together may use", "1G");
-        var maxFile = SizeOption("--max-file", "Largest single file", "1G");
+        // By default as large as the quota, so that a small --quota alone is not refused for its default --max-file.
+        var maxFile = SizeOption("--max-file", "Largest single file (default: the quota)", QuotaWord);
         var mode = ModeOption();
         var command = new Command("shmfs", "A memory file system in which every regular file is a region clients map directly")
             { mountPoint, quota, maxFile, mode };
         common.AddTo(command);
         command.SetAction((result, cancellationToken) =>
         {
-            if (!TryParse(result, quota, out long quotaBytes) || !TryParse(result, maxFile, out long maxBytes) || !CheckMode(result.GetValue(mode))) return Task.FromResult(1);
+            if (!TryParse(result, quota, out long quotaBytes) || !CheckMode(result.GetValue(mode))) return Task.FromResult(1);
+            long maxBytes = quotaBytes;
+            if (result.GetValue(maxFile) != QuotaWord && !TryParse(result, maxFile, out maxBytes)) return Task.FromResult(1);
+            if (OptionChecks.FitsQuota("--max-file", maxBytes, quotaBytes, "no file could ever grow that large") is { } problem) return Task.FromResult(MountRunner.Fail(problem));
             var options = new MmapAddressSpaceOptions { Quota = quotaBytes, MaxRegionSize = maxBytes };
             return MountRunner.RunAsync(result, common, result.GetRequiredValue(mountPoint), "shmfs",
                 () => new ShmFileSystem(options, ParseMode(result.GetValue(mode))),
@@ -71,6 +77,9 @@ internal static partial class DirectMmapCommands
         });
         return command;
     }
+
+    /// <summary>The value of shmfs --max-file that stands for "as large as --quota".</summary>
+    private const string QuotaWord = "quota";
 
     private static string Describe(RegionBinder binder, string what) => $"{what}; direct mmap: {binder.Mode} ({binder.ModeReason})";
 

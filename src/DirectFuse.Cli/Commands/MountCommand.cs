@@ -87,6 +87,8 @@ internal static class MountCommand
         command.SetAction(async (result, cancellationToken) =>
         {
             string path = Path.GetFullPath(result.GetRequiredValue(devicePath));
+            // Before the device file or the WAV file is created.
+            if (MountRunner.Check(result, common, path, MountPointKind.File) is { } problem) return MountRunner.Fail(problem);
             var mode = result.GetValue(mmap) switch
             {
                 "passthrough" => DirectFuse.DirectMmap.DirectMmapMode.Passthrough,
@@ -103,13 +105,13 @@ internal static class MountCommand
             OssDspDevice? device = null;
             try
             {
-                if (Directory.Exists(path)) return MountRunner.Fail($"'{path}' is a directory; the device needs a file path");
                 if (!File.Exists(path)) File.WriteAllBytes(path, []);
                 sink = new WavSink(Path.GetFullPath(result.GetRequiredValue(wav)), rawOut);
                 device = new OssDspDevice(sink, mmap: mode != DirectFuse.DirectMmap.DirectMmapMode.None);
                 var host = new DirectFuse.Devices.DeviceFileSystem(device, new DirectFuse.Devices.DeviceHostOptions { MmapMode = mode });
                 return await MountRunner.RunAsync(result, common, path, "ossdsp", () => host, cancellationToken,
-                    _ => $"mmap: {host.MmapMode.ToString().ToLowerInvariant()} ({host.MmapModeReason}), wav: {result.GetValue(wav)}");
+                    _ => $"mmap: {host.MmapMode.ToString().ToLowerInvariant()} ({host.MmapModeReason}), wav: {result.GetValue(wav)}",
+                    mountPointKind: MountPointKind.File);
             }
             catch (IOException e)
             {

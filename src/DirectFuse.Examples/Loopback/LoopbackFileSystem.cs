@@ -32,6 +32,7 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
     public LoopbackFileSystem(string source, LoopbackOptions? options = null)
     {
         _options = options ?? new LoopbackOptions();
+        OpenFileCeiling = OpenFileLimit.RaiseToHard();
         Source = Path.GetFullPath(source);
         int fd = OpenPath(Source);
         if (fd < 0) throw new DirectoryNotFoundException($"cannot open source '{Source}': {Errno.Last}");
@@ -48,6 +49,12 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
         _serverGid = NativeMethods.getegid();
         _canImpersonate = _options.CreateAsCaller && _serverUid == 0;
     }
+
+    /// <summary>
+    /// The process's soft RLIMIT_NOFILE after construction raised it to the hard limit: roughly how many inodes
+    /// the kernel can hold at once (one O_PATH descriptor each) before lookups answer EMFILE. 0 if unknown.
+    /// </summary>
+    public ulong OpenFileCeiling { get; }
 
     /// <summary>The mirrored directory.</summary>
     public string Source { get; }
@@ -76,7 +83,8 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
     public string Describe() =>
         $"loopback of {Source}: passthrough {(PassthroughActive ? "on" : "off")} ({_passthroughReason}), " +
         (_options.ElideNoOpFlush ? "no FLUSH for files on ext4/XFS/tmpfs/ramfs" : "FLUSH on every close") + ", " +
-        (_options.CacheDirectoryListings ? "listings cached by the kernel while the source directory is unchanged" : "every listing read from the source");
+        (_options.CacheDirectoryListings ? "listings cached by the kernel while the source directory is unchanged" : "every listing read from the source") + ", " +
+        $"open file limit {OpenFileCeiling}";
 
     public override void Init(FuseConnection connection)
     {

@@ -156,6 +156,22 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)]
     public static partial uint getegid();
 
+    public const int RLIMIT_NOFILE = 7;
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int getrlimit(int resource, RLimit* limit);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int setrlimit(int resource, RLimit* limit);
+
+    /// <summary>struct rlimit on 64-bit Linux.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct RLimit
+    {
+        public ulong Current;
+        public ulong Maximum;
+    }
+
     /// <summary>struct statx (identical on every architecture).</summary>
     [StructLayout(LayoutKind.Explicit, Size = 256)]
     public struct Statx

@@ -108,6 +108,80 @@ public sealed class CliTests
         Directory.Delete(mnt);
     }
 
+    /// <summary>Each bad input: exit 1, exactly one "directfuse: ..." line, and nothing mounted on the mount point.</summary>
+    private static void AssertRefused(string expected, string mountPoint, params string[] args)
+    {
+        var result = CliProcess.RunToEnd(args);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"directfuse: {expected}", result.StdErr.Trim());
+        Assert.Equal("", result.StdOut);
+        // Other tests mount in parallel, so only this mount point is checked, for any file system type.
+        Assert.DoesNotContain(File.ReadAllLines("/proc/mounts"), l => l.Split(' ')[1] == mountPoint);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("257")]
+    [InlineData("100000")]
+    public void Threads_out_of_range_are_refused_before_mounting(string threads)
+    {
+        string mnt = NewMountPoint();
+        AssertRefused($"--threads must be between 1 and 256 (got {threads})", mnt, "mount", "memfs", mnt, "--threads", threads);
+        Directory.Delete(mnt);
+    }
+
+    [Theory]
+    [InlineData("memfs")]
+    [InlineData("fmmap")]
+    [InlineData("shmfs")]
+    [InlineData("loopback")]
+    public void A_regular_file_as_mount_point_is_refused(string kind)
+    {
+        string file = Path.GetTempFileName();
+        string[] args = kind == "loopback" ? ["mount", kind, Path.GetTempPath(), file] : ["mount", kind, file];
+        AssertRefused($"mount point '{file}' is not a directory", file, args);
+        File.Delete(file);
+    }
+
+    [Theory]
+    [InlineData("memfs")]
+    [InlineData("fmmap")]
+    [InlineData("shmfs")]
+    [InlineData("loopback")]
+    public void A_missing_mount_point_is_refused(string kind)
+    {
+        const string missing = "/nonexistent/df-mnt";
+        string[] args = kind == "loopback" ? ["mount", kind, Path.GetTempPath(), missing] : ["mount", kind, missing];
+        AssertRefused($"mount point '{missing}' does not exist", missing, args);
+    }
+
+    [Fact]
+    public void Ossdsp_refuses_a_directory_a_device_node_and_a_missing_directory()
+    {
+        string dir = NewMountPoint();
+        string wav = Path.Combine(dir, "out.wav");
+        AssertRefused($"'{dir}' is a directory; the device needs a file path", dir, "mount", "ossdsp", dir, "--wav", wav);
+        AssertRefused("'/dev/null' is not a regular file; the device needs a file path", "/dev/null", "mount", "ossdsp", "/dev/null", "--wav", wav);
+        AssertRefused("device path '/nonexistent/dsp': directory '/nonexistent' does not exist", "/nonexistent/dsp", "mount", "ossdsp", "/nonexistent/dsp", "--wav", wav);
+        AssertRefused("--threads must be between 1 and 256 (got 0)", Path.Combine(dir, "dsp"), "mount", "ossdsp", Path.Combine(dir, "dsp"), "--wav", wav, "--threads", "0");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(dir)); // neither the device file nor the WAV was created
+        Directory.Delete(dir);
+    }
+
+    [Theory]
+    [InlineData("directfuse: --size 2G is larger than --quota 1G: every open would fail with EDQUOT", "fmmap", "--size", "2G", "--quota", "1G")]
+    [InlineData("directfuse: --size: '0' is not a size (like 4096, 64K, 16M, 1G)", "fmmap", "--size", "0")]
+    [InlineData("directfuse: --quota: '-1M' is not a size (like 4096, 64K, 16M, 1G)", "fmmap", "--quota", "-1M")]
+    [InlineData("directfuse: --sync-interval must be 0 (never) or a number of milliseconds (got -5)", "fmmap", "--sync-interval", "-5")]
+    [InlineData("directfuse: --max-file 2G is larger than --quota 1G: no file could ever grow that large", "shmfs", "--max-file", "2G", "--quota", "1G")]
+    [InlineData("directfuse: --max-file: '0K' is not a size (like 4096, 64K, 16M, 1G)", "shmfs", "--max-file", "0K")]
+    public void Nonsensical_sizes_are_refused_before_mounting(string expected, string kind, params string[] options)
+    {
+        string mnt = NewMountPoint();
+        AssertRefused(expected["directfuse: ".Length..], mnt, ["mount", kind, mnt, .. options]);
+        Directory.Delete(mnt);
+    }
+
     [Fact]
     public void Unmounting_something_that_is_not_a_FUSE_mount_fails_clearly()
     {

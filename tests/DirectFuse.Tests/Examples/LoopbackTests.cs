@@ -288,4 +288,59 @@ public sealed class LoopbackTests
         Assert.False(LoopbackFileSystem.CloseIsNoOp(0x65735546)); // FUSE
         Assert.False(LoopbackFileSystem.CloseIsNoOp(0x794C7630)); // overlayfs forwards flush to the real file
     }
+
+    /// <summary>
+    /// Started with a soft limit of 256 open files, the CLI server raises it to the hard limit, reports it, and
+    /// serves a walk of more entries than 256 (one O_PATH descriptor each, all held while the kernel caches them).
+    /// </summary>
+    [Fact]
+    public void Cli_server_raises_its_open_file_limit_and_walks_a_tree_bigger_than_the_old_one()
+    {
+        ulong hard = OpenFilesLimit("/proc/self/limits").Hard;
+        Assert.True(hard >= 2048, $"the hard open file limit ({hard}) is too low for this test");
+        string source = Directory.CreateTempSubdirectory("df-src-").FullName;
+        string mnt = Directory.CreateTempSubdirectory("df-mnt-").FullName;
+        const int Dirs = 4, FilesPerDir = 150; // 600 files: well past the soft limit of 256
+        for (int d = 0; d < Dirs; d++)
+        {
+            string dir = Directory.CreateDirectory(Path.Combine(source, $"d{d}")).FullName;
+            for (int f = 0; f < FilesPerDir; f++) File.WriteAllText(Path.Combine(dir, $"f{f}"), "x");
+        }
+        var psi = new System.Diagnostics.ProcessStartInfo("prlimit") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--nofile=256:", "dotnet", CliProcess.DllPath, "mount", "loopback", source, mnt }) psi.ArgumentList.Add(a);
+        using var server = System.Diagnostics.Process.Start(psi)!;
+        try
+        {
+            string line = server.StandardOutput.ReadLine() ?? server.StandardError.ReadToEnd();
+            Assert.Contains($"open file limit {hard}", line);
+            var (soft, serverHard) = OpenFilesLimit($"/proc/{server.Id}/limits");
+            Assert.Equal(hard, soft);
+            Assert.Equal(hard, serverHard);
+            // -printf %s stats every entry, so each one is looked up and keeps its descriptor in the server.
+            var walk = Run.Process("find", mnt, "-type", "f", "-printf", "%s\n").EnsureSuccess("find through the mount");
+            Assert.Equal("", walk.StdErr);
+            Assert.Equal(Dirs * FilesPerDir, walk.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+            int held = Directory.GetFileSystemEntries($"/proc/{server.Id}/fd").Length;
+            Assert.True(held > 256, $"the server holds only {held} descriptors; the walk did not need more than the old limit");
+            Run.Process("umount", mnt).EnsureSuccess("umount");
+            Assert.True(server.WaitForExit(20_000), "the server did not exit after umount");
+            Assert.Equal(0, server.ExitCode);
+        }
+        finally
+        {
+            if (!server.HasExited) server.Kill();
+            server.WaitForExit();
+            Mounts.ForceUnmount(mnt);
+            Directory.Delete(mnt);
+            Directory.Delete(source, recursive: true);
+        }
+    }
+
+    /// <summary>The "Max open files" line of a /proc/PID/limits file.</summary>
+    private static (ulong Soft, ulong Hard) OpenFilesLimit(string limitsFile)
+    {
+        string line = File.ReadLines(limitsFile).Single(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+        string[] fields = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return (ulong.Parse(fields[0], System.Globalization.CultureInfo.InvariantCulture), ulong.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
 }
