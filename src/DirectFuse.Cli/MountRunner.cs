@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using DirectFuse.Cli.Commands;
 using DirectFuse.LowLevel;
 using DirectFuse.Session;
@@ -60,7 +61,18 @@ internal static class MountRunner
             Console.WriteLine("directfuse: serving until unmounted or interrupted (Ctrl-C)");
             try
             {
-                string reason = await session.WaitAsync(cancellationToken);
+                // SIGINT and SIGTERM arrive as the command line's cancellation; SIGHUP and SIGQUIT unmount the same
+                // way (libfuse ends on HUP too) instead of killing the server and leaving a dead mount behind.
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
+                using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Stop);
+                string reason = await session.WaitAsync(stop.Token);
+
+                void Stop(PosixSignalContext signal)
+                {
+                    signal.Cancel = true;
+                    stop.Cancel();
+                }
                 Console.WriteLine($"directfuse: {reason}");
             }
             catch (OperationCanceledException)

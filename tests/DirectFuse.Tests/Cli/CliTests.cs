@@ -5,12 +5,14 @@ namespace DirectFuse.Tests.Cli;
 /// <summary>The <c>directfuse</c> command as a user runs it: a separate server process, real clients.</summary>
 public sealed class CliTests
 {
-    private const int SIGINT = 2, SIGKILL = 9, SIGTERM = 15;
+    private const int SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGKILL = 9, SIGTERM = 15;
 
     private static string NewMountPoint() => Directory.CreateTempSubdirectory("df-cli-").FullName;
 
     [Theory]
+    [InlineData(SIGHUP)]
     [InlineData(SIGINT)]
+    [InlineData(SIGQUIT)]
     [InlineData(SIGTERM)]
     public void Signal_unmounts_and_exits_cleanly(int signal)
     {
