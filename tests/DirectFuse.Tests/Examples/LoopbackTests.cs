@@ -9,12 +9,12 @@ public sealed class LoopbackTests
 {
     private sealed class Mirror : IDisposable
     {
-        public Mirror(bool passthrough, string? sourceParent = null)
+        public Mirror(bool passthrough, string? sourceParent = null, int? descriptorBudget = null)
         {
             Source = sourceParent is null
                 ? Directory.CreateTempSubdirectory("df-src-").FullName
                 : Directory.CreateDirectory(Path.Combine(sourceParent, $"df-src-{Guid.NewGuid():N}")).FullName;
-            Fs = new LoopbackFileSystem(Source, new LoopbackOptions { UsePassthrough = passthrough });
+            Fs = new LoopbackFileSystem(Source, new LoopbackOptions { UsePassthrough = passthrough, InodeDescriptorBudget = descriptorBudget });
             Mount = TempMount.Create(Fs);
         }
 
@@ -38,6 +38,52 @@ public sealed class LoopbackTests
     [Theory, MemberData(nameof(Modes))] public void Xattrs(bool passthrough) { using var m = new Mirror(passthrough); PosixToolSuite.Xattrs(m.Mount.Path); }
     [Theory, MemberData(nameof(Modes))] public void Fio_verify(bool passthrough) { using var m = new Mirror(passthrough); PosixToolSuite.Fio(m.Mount.Path); }
     [Fact] public void Stress_ng() { using var m = new Mirror(true); PosixToolSuite.StressNg(m.Mount.Path); }
+
+    // The same suites with every inode but the root kept by its file handle (a descriptor budget of 1): each
+    // operation reopens its inode, as past the budget on a source with more inodes than descriptors.
+    [Theory, MemberData(nameof(Modes))]
+    public void Posix_suites_with_inodes_kept_by_file_handles(bool passthrough)
+    {
+        using var m = new Mirror(passthrough, descriptorBudget: 1);
+        PosixToolSuite.CoreutilsTree(m.Mount.Path);
+        PosixToolSuite.LinksAndAttributes(m.Mount.Path);
+        PosixToolSuite.DdAndTruncate(m.Mount.Path);
+        PosixToolSuite.PythonOs(m.Mount.Path);
+        PosixToolSuite.Xattrs(m.Mount.Path);
+        Assert.Equal(1, m.Fs.InodeDescriptors);
+    }
+
+    [Fact]
+    public void More_inodes_than_the_descriptor_budget_stay_reachable_without_holding_descriptors()
+    {
+        using var m = new Mirror(passthrough: true, descriptorBudget: 64);
+        for (int d = 0; d < 10; d++)
+        {
+            Directory.CreateDirectory(Path.Combine(m.Source, $"d{d}"));
+            for (int f = 0; f < 100; f++) File.WriteAllText(Path.Combine(m.Source, $"d{d}", $"f{f}"), $"{d}/{f}");
+        }
+        int before = Directory.GetFiles("/proc/self/fd").Length;
+        // Keep every inode known to the kernel (a second walk finds them cached), and read each file.
+        var walk = Run.Shell("find . -type f | sort | xargs cat | wc -c && find . | wc -l", m.Mount.Path).EnsureSuccess("walk");
+        Assert.Equal(["3900", "1011"], walk.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.True(m.Fs.KnownInodes > 1000, $"the kernel knows {m.Fs.KnownInodes} inodes");
+        Assert.True(m.Fs.InodeDescriptors <= 64, $"{m.Fs.InodeDescriptors} inodes hold a descriptor");
+        Assert.True(Directory.GetFiles("/proc/self/fd").Length - before < 100, "the server holds a descriptor per inode");
+        // Open, unlink, then fstat and write through the open file: the inode has no name and no handle to reopen.
+        const string script = """
+            import os, sys
+            p = sys.argv[1]
+            fd = os.open(p, os.O_RDWR)
+            os.unlink(p)
+            os.write(fd, b'still here')
+            os.ftruncate(fd, 4)
+            print(os.fstat(fd).st_size, os.fstat(fd).st_nlink)
+            """;
+        Assert.Equal("4 0", Run.PythonScript(script, m.Mount["d9/f99"]).EnsureSuccess("open-unlink-fstat").StdOut.Trim());
+        // A file removed behind the mount's back: ESTALE for the stale inode becomes ENOENT after a fresh lookup.
+        File.Delete(Path.Combine(m.Source, "d0", "f0"));
+        Assert.False(File.Exists(m.Mount["d0/f0"]));
+    }
 
     [Theory, MemberData(nameof(Modes))]
     public void Mirrors_the_source_both_ways(bool passthrough)
