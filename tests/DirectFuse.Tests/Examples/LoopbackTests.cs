@@ -352,9 +352,7 @@ public sealed class LoopbackTests
             string dir = Directory.CreateDirectory(Path.Combine(source, $"d{d}")).FullName;
             for (int f = 0; f < FilesPerDir; f++) File.WriteAllText(Path.Combine(dir, $"f{f}"), "x");
         }
-        var psi = new System.Diagnostics.ProcessStartInfo("prlimit") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "--nofile=256:", "dotnet", CliProcess.DllPath, "mount", "loopback", source, mnt }) psi.ArgumentList.Add(a);
-        using var server = System.Diagnostics.Process.Start(psi)!;
+        using var server = StartLimitedCliLoopback("--nofile=256:", source, mnt);
         try
         {
             string line = server.StandardOutput.ReadLine() ?? server.StandardError.ReadToEnd();
@@ -380,6 +378,45 @@ public sealed class LoopbackTests
             Directory.Delete(mnt);
             Directory.Delete(source, recursive: true);
         }
+    }
+
+    [Fact]
+    public void Four_parallel_copies_of_a_tree_far_larger_than_the_hard_descriptor_limit()
+    {
+        // The case: 4 parallel cp -a of /usr/share/doc once gave hundreds of EMFILE, after which even
+        // find failed. With 512 descriptors at most, inodes past the budget are kept by file handle.
+        string source = Directory.CreateTempSubdirectory("df-src-").FullName;
+        string mnt = Directory.CreateTempSubdirectory("df-mnt-").FullName;
+        using var server = StartLimitedCliLoopback("--nofile=512:512", source, mnt);
+        try
+        {
+            Assert.Contains("open file limit 512", server.StandardOutput.ReadLine());
+            var copy = Run.Shell($"for i in 1 2 3 4; do cp -a /usr/share/doc '{mnt}/doc'$i & done; wait; find '{mnt}' | wc -l", timeout: TimeSpan.FromMinutes(3));
+            Assert.Equal("", copy.StdErr);
+            int entries = int.Parse(Run.Shell("find /usr/share/doc | wc -l").EnsureSuccess("count").StdOut.Trim());
+            Assert.True(entries > 1000, $"/usr/share/doc has only {entries} entries here");
+            Assert.Equal(4 * entries + 1, int.Parse(copy.StdOut.Trim()));
+            Run.Process("diff", "-r", "--no-dereference", "/usr/share/doc", Path.Combine(source, "doc4")).EnsureSuccess("the copy is exact");
+            Assert.True(Directory.GetFileSystemEntries($"/proc/{server.Id}/fd").Length < 512, "the server is at its descriptor limit");
+            Run.Process("umount", mnt).EnsureSuccess("umount");
+            Assert.True(server.WaitForExit(20_000), "the server did not exit after umount");
+        }
+        finally
+        {
+            if (!server.HasExited) server.Kill();
+            server.WaitForExit();
+            Mounts.ForceUnmount(mnt);
+            Directory.Delete(mnt);
+            Directory.Delete(source, recursive: true);
+        }
+    }
+
+    /// <summary>The CLI's loopback server under <c>prlimit <paramref name="limit"/></c>, its output redirected.</summary>
+    private static System.Diagnostics.Process StartLimitedCliLoopback(string limit, string source, string mnt)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("prlimit") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { limit, "dotnet", CliProcess.DllPath, "mount", "loopback", source, mnt }) psi.ArgumentList.Add(a);
+        return System.Diagnostics.Process.Start(psi)!;
     }
 
     /// <summary>The "Max open files" line of a /proc/PID/limits file.</summary>
