@@ -90,7 +90,9 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
     public string Describe() =>
         $"loopback of {Source}: passthrough {(PassthroughActive ? "on" : "off")} ({_passthroughReason}), " +
         (_options.ElideNoOpFlush ? "no FLUSH for files on ext4/XFS/tmpfs/ramfs" : "FLUSH on every close") + ", " +
-        (_options.CacheDirectoryListings ? "listings cached by the kernel while the source directory is unchanged" : "every listing read from the source") + ", " +
+        (CachesListings ? "listings cached by the kernel while the source directory is unchanged"
+            : _options.CacheDirectoryListings ? "every listing read from the source (a kernel before 6.13 cannot see every change by timestamps)"
+            : "every listing read from the source") + ", " +
         $"open file limit {OpenFileCeiling}";
 
     public override void Init(FuseConnection connection)
