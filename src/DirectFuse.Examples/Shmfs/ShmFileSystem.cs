@@ -37,6 +37,7 @@ public sealed partial class ShmFileSystem : LowLevelFileSystem
     private ulong _nextIno = 2;
     private ulong _nextHandle = 1UL << 62; // apart from the binder's handles
     private FuseConnection? _connection;
+    private long _bytesCopiedByResizes;
 
     public ShmFileSystem(MmapAddressSpaceOptions? spaceOptions = null, DirectMmapMode? mode = null)
     {
@@ -49,6 +50,9 @@ public sealed partial class ShmFileSystem : LowLevelFileSystem
 
     public MmapAddressSpace AddressSpace { get; }
     public RegionBinder Binder { get; }
+
+    /// <summary>Bytes resizes copied from one region into another: growth must not copy the whole file each time.</summary>
+    internal long BytesCopiedByResizes => Interlocked.Read(ref _bytesCopiedByResizes);
 
     public override void Init(FuseConnection connection)
     {
@@ -145,6 +149,7 @@ public sealed partial class ShmFileSystem : LowLevelFileSystem
                     int n = (int)Math.Min(int.MaxValue, keep - at);
                     old.GetSpan(at, n).CopyTo(fresh.GetSpan(at, n));
                 }
+                Interlocked.Add(ref _bytesCopiedByResizes, keep);
             }
         }
         node.Region = fresh;

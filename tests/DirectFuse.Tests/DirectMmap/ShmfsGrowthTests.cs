@@ -1,0 +1,64 @@
+using DirectFuse.DirectMmap;
+using DirectFuse.Examples.Shmfs;
+using DirectFuse.Tests.Infrastructure;
+
+namespace DirectFuse.Tests.DirectMmap;
+
+/// <summary>
+/// shmfs files growing by appends on real mounts (issue 10): a file may grow to the whole quota, the quota
+/// counts each file once, and growth does not copy the file again at every append.
+/// </summary>
+public sealed class ShmfsGrowthTests
+{
+    private const long MiB = 1 << 20;
+
+    [Fact]
+    public void One_file_grows_by_appends_to_the_whole_quota_and_reads_back_intact()
+    {
+        var fs = new ShmFileSystem(new MmapAddressSpaceOptions { Quota = 64 * MiB });
+        using var m = TempMount.Create(fs);
+        // 64 MiB of a known pattern in 128 KiB appends (dd's writes), then compared through the mount.
+        Run.Shell($"""
+            set -e
+            head -c {64 * MiB} /dev/urandom > '{m.Path}.ref'
+            dd if='{m.Path}.ref' of='{m["big"]}' bs=128k status=none
+            cmp '{m.Path}.ref' '{m["big"]}'
+            rm -f '{m.Path}.ref'
+            """).EnsureSuccess("fill the quota with one file");
+        Assert.Equal(64 * MiB, fs.RegionOf("/big")!.Length);
+        Assert.Equal(64 * MiB, fs.AddressSpace.Usage.Reserved);
+        var more = Run.Shell($"printf x >> '{m["big"]}'");
+        Assert.NotEqual(0, more.ExitCode);
+        Assert.Contains("Disk quota exceeded", more.StdErr);
+        Assert.Equal(64 * MiB, fs.RegionOf("/big")!.Length);
+    }
+
+    [Fact]
+    public void Appending_32_MiB_in_64_KiB_writes_copies_nothing()
+    {
+        var fs = new ShmFileSystem(new MmapAddressSpaceOptions { Quota = 64 * MiB });
+        using var m = TempMount.Create(fs);
+        Run.Shell($"dd if=/dev/zero of='{m["f"]}' bs=64k count=512 status=none").EnsureSuccess("append");
+        Assert.Equal(32 * MiB, fs.RegionOf("/f")!.Length);
+        Assert.Equal(0, fs.BytesCopiedByResizes);
+    }
+
+    [Fact]
+    public void Files_share_the_quota_counted_once_each_and_truncating_down_frees_it()
+    {
+        var fs = new ShmFileSystem(new MmapAddressSpaceOptions { Quota = 64 * MiB });
+        using var m = TempMount.Create(fs);
+        Run.Shell($"""
+            set -e
+            dd if=/dev/zero of='{m["a"]}' bs=64k count=480 status=none
+            dd if=/dev/zero of='{m["b"]}' bs=64k count=480 status=none
+            """).EnsureSuccess("two files of 30 MiB");
+        Assert.Equal(60 * MiB, fs.AddressSpace.Usage.Reserved);
+        var third = Run.Shell($"dd if=/dev/zero of='{m["c"]}' bs=64k count=128 status=none");
+        Assert.Contains("Disk quota exceeded", third.StdErr);
+        Run.Shell($"rm '{m["c"]}' && truncate -s {10 * MiB} '{m["a"]}'").EnsureSuccess("truncate down");
+        Assert.Equal(40 * MiB, fs.AddressSpace.Usage.Reserved);
+        Run.Shell($"dd if=/dev/zero of='{m["c"]}' bs=64k count=320 status=none").EnsureSuccess("the freed quota is usable");
+        Assert.Equal(60 * MiB, fs.AddressSpace.Usage.Reserved);
+    }
+}
