@@ -123,38 +123,48 @@ public sealed partial class ShmFileSystem : LowLevelFileSystem
         node.Region = null;
     }
 
-    /// <summary>Moves the file's data into a region of <paramref name="length"/> bytes (none for 0). Caller holds the lock.</summary>
+    /// <summary>
+    /// Gives the file <paramref name="length"/> bytes (no region for 0). Caller holds the lock, so no span of
+    /// the region is in use meanwhile.
+    /// </summary>
+    /// <remarks>
+    /// Regions are created resizable and grow or shrink in place (<see cref="MmapAddressSpace.TryResize"/>):
+    /// no copy, and the quota counts the file's page-rounded length once, so one file can fill the quota and
+    /// appending costs O(1) per byte. Only a file whose region was sealed by a passthrough open (and closed
+    /// since) is copied into a new region, once; the copy then grows in place again.
+    /// </remarks>
     private Errno Resize(ShmNode node, long length)
     {
         if (node.OpenMode == ShmOpenMode.Passthrough) return Errno.EPERM; // sealed while clients map it directly
         var old = node.Region;
         if ((old?.Length ?? 0) == length) return Errno.Ok;
-        MmapRegion? fresh = null;
-        if (length > 0)
+        try
         {
-            long page = MmapAddressSpace.PageSize;
-            try
-            {
-                fresh = AddressSpace.CreateRegion((length + page - 1) / page * page, shareKey: "ino:" + node.Ino, length: length);
-            }
-            catch (FuseException e)
-            {
-                return e.Errno; // EDQUOT or EFBIG: the quota holds
-            }
-            if (old is not null)
-            {
-                long keep = Math.Min(old.Length, length);
-                for (long at = 0; at < keep; at += int.MaxValue)
-                {
-                    int n = (int)Math.Min(int.MaxValue, keep - at);
-                    old.GetSpan(at, n).CopyTo(fresh.GetSpan(at, n));
-                }
-                Interlocked.Add(ref _bytesCopiedByResizes, keep);
-            }
+            if (length == 0) node.Region = null;
+            else if (old is null || !AddressSpace.TryResize(old, length)) node.Region = CopyIntoNewRegion(node, old, length);
         }
-        node.Region = fresh;
-        if (old is not null) AddressSpace.Destroy(old);
+        catch (FuseException e)
+        {
+            return e.Errno; // EDQUOT or EFBIG: the quota holds, and the file keeps its old size
+        }
+        if (old is not null && node.Region != old) AddressSpace.Destroy(old);
         node.Mtime = node.Ctime = TimeSpec.Now;
         return Errno.Ok;
+    }
+
+    /// <summary>A resizable region of <paramref name="length"/> bytes holding the start of <paramref name="old"/> (if any).</summary>
+    private MmapRegion CopyIntoNewRegion(ShmNode node, MmapRegion? old, long length)
+    {
+        long page = MmapAddressSpace.PageSize;
+        var fresh = AddressSpace.CreateRegion((length + page - 1) / page * page, shareKey: "ino:" + node.Ino, length: length, resizable: true);
+        if (old is null) return fresh;
+        long keep = Math.Min(old.Length, length);
+        for (long at = 0; at < keep; at += int.MaxValue)
+        {
+            int n = (int)Math.Min(int.MaxValue, keep - at);
+            old.GetSpan(at, n).CopyTo(fresh.GetSpan(at, n));
+        }
+        Interlocked.Add(ref _bytesCopiedByResizes, keep);
+        return fresh;
     }
 }

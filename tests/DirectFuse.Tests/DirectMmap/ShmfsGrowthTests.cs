@@ -17,20 +17,24 @@ public sealed class ShmfsGrowthTests
     {
         var fs = new ShmFileSystem(new MmapAddressSpaceOptions { Quota = 64 * MiB });
         using var m = TempMount.Create(fs);
-        // 64 MiB of a known pattern in 128 KiB appends (dd's writes), then compared through the mount.
-        Run.Shell($"""
-            set -e
-            head -c {64 * MiB} /dev/urandom > '{m.Path}.ref'
+        // A known pattern one write longer than the quota, in 128 KiB appends (dd's writes) by the creating
+        // open: everything up to the quota is taken, the write beyond answers EDQUOT.
+        var dd = Run.Shell($"""
+            head -c {64 * MiB + 128 * 1024} /dev/urandom > '{m.Path}.ref'
             dd if='{m.Path}.ref' of='{m["big"]}' bs=128k status=none
-            cmp '{m.Path}.ref' '{m["big"]}'
-            rm -f '{m.Path}.ref'
-            """).EnsureSuccess("fill the quota with one file");
-        Assert.Equal(64 * MiB, fs.RegionOf("/big")!.Length);
-        Assert.Equal(64 * MiB, fs.AddressSpace.Usage.Reserved);
-        var more = Run.Shell($"printf x >> '{m["big"]}'");
-        Assert.NotEqual(0, more.ExitCode);
-        Assert.Contains("Disk quota exceeded", more.StdErr);
-        Assert.Equal(64 * MiB, fs.RegionOf("/big")!.Length);
+            """);
+        try
+        {
+            Assert.NotEqual(0, dd.ExitCode);
+            Assert.Contains("Disk quota exceeded", dd.StdErr);
+            Assert.Equal(64 * MiB, fs.RegionOf("/big")!.Length);
+            Assert.Equal(64 * MiB, fs.AddressSpace.Usage.Reserved);
+            Run.Process("cmp", "-n", (64 * MiB).ToString(), m.Path + ".ref", m["big"]).EnsureSuccess("read back");
+        }
+        finally
+        {
+            File.Delete(m.Path + ".ref");
+        }
     }
 
     [Fact]
@@ -56,8 +60,17 @@ public sealed class ShmfsGrowthTests
         Assert.Equal(60 * MiB, fs.AddressSpace.Usage.Reserved);
         var third = Run.Shell($"dd if=/dev/zero of='{m["c"]}' bs=64k count=128 status=none");
         Assert.Contains("Disk quota exceeded", third.StdErr);
-        Run.Shell($"rm '{m["c"]}' && truncate -s {10 * MiB} '{m["a"]}'").EnsureSuccess("truncate down");
-        Assert.Equal(40 * MiB, fs.AddressSpace.Usage.Reserved);
+        Run.Shell($"rm '{m["c"]}'").EnsureSuccess("rm");
+        // Truncating down while the file is being written (its creating open; later opens seal the size).
+        const string script = """
+            import os, sys
+            fd = os.open(sys.argv[1], os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+            for _ in range(480): os.write(fd, bytes(65536))
+            os.ftruncate(fd, 10 << 20)
+            os.close(fd)
+            """;
+        Run.PythonScript(script, m["a"]).EnsureSuccess("rewrite and truncate down");
+        Assert.Equal(10 * MiB, fs.RegionOf("/a")!.Length);
         Run.Shell($"dd if=/dev/zero of='{m["c"]}' bs=64k count=320 status=none").EnsureSuccess("the freed quota is usable");
         Assert.Equal(60 * MiB, fs.AddressSpace.Usage.Reserved);
     }
