@@ -117,9 +117,7 @@ public sealed unsafe class MmapAddressSpace : IDisposable
 
     private MmapRegion Allocate(long start, long size, long length, string? shareKey, bool resizable)
     {
-        // A resizable region's server mapping covers the most it may ever reach (virtual address space only:
-        // pages past the memfd's end are never touched), so growing it never moves the mapping under a span.
-        long mapped = resizable ? Math.Max(size, Math.Min(Options.MaxRegionSize, Options.Quota) / PageSize * PageSize) : size;
+        long maxSize = resizable ? Math.Max(size, Math.Min(Options.MaxRegionSize, Options.Quota) / PageSize * PageSize) : size;
         int fd = Libc.memfd_create($"directfuse-region-{start:x}", Libc.MFD_CLOEXEC | Libc.MFD_ALLOW_SEALING);
         if (fd < 0) throw new FuseException(Errno.Last, $"memfd_create failed: {Errno.Last}");
         var handle = new SafeFileHandle(fd, ownsHandle: true);
@@ -131,9 +129,9 @@ public sealed unsafe class MmapAddressSpace : IDisposable
             // resizable region gets the same seals when it is first handed out (MmapRegion.Memfd).
             if (!resizable && Libc.fcntl(fd, Libc.F_ADD_SEALS, Libc.F_SEAL_GROW | Libc.F_SEAL_SHRINK | Libc.F_SEAL_SEAL) != 0)
                 throw new FuseException(Errno.Last, $"sealing the region failed: {Errno.Last}");
-            nint address = Libc.mmap(0, (nint)mapped, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED | Libc.MAP_NORESERVE, fd, 0);
+            nint address = Libc.mmap(0, (nint)size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
             if (address == Libc.MAP_FAILED) throw new FuseException(Errno.Last, $"mapping the region failed: {Errno.Last}");
-            return new MmapRegion(this, start, size, length, shareKey, handle, address, mapped, resizable);
+            return new MmapRegion(this, start, size, length, shareKey, handle, address, maxSize, resizable);
         }
         catch
         {
@@ -156,9 +154,9 @@ public sealed unsafe class MmapAddressSpace : IDisposable
     }
 
     /// <summary>
-    /// Changes a resizable region's length in place: no copy, and the server's mapping stays where it is, so
-    /// spans already handed out stay valid (those past a new, shorter end must not be used: the pages are
-    /// gone). The quota counts the new page-rounded size instead of the old one. Returns false when the
+    /// Changes a resizable region's length in place: no copy. Spans already handed out stay valid, even when
+    /// growth gives the region a new server mapping (<see cref="MmapRegion.Address"/>), except past a new,
+    /// shorter end (the pages are gone). The quota counts the new page-rounded size instead of the old one. Returns false when the
     /// region is sealed (created sealed, or handed to clients since): then a new region is the only way.
     /// </summary>
     /// <remarks>
@@ -182,8 +180,8 @@ public sealed unsafe class MmapAddressSpace : IDisposable
             long oldSize = region.Size;
             if (_reserved - oldSize + size > Options.Quota)
                 throw new FuseException(Errno.EDQUOT, $"growing region {region} to {size} bytes would exceed the address space quota: {_reserved} of {Options.Quota} bytes reserved");
-            if (size > region.MaxSize) // unreachable: the mapping covers min(maximum, quota)
-                throw new FuseException(Errno.EFBIG, $"region {region} cannot grow past its {region.MaxSize} mapped bytes");
+            if (size > region.MaxSize) // unreachable: MaxSize is min(maximum, quota)
+                throw new FuseException(Errno.EFBIG, $"region {region} cannot grow past {region.MaxSize} bytes");
             var (offset, extent) = size <= region.Extent ? (region.Offset, region.Extent) : PlaceGrowth(region, size);
             if (!region.TrySetLength(length)) return false; // sealed since the check
             long oldOffset = region.Offset;

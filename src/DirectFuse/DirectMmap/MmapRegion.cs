@@ -14,8 +14,9 @@ namespace DirectFuse.DirectMmap;
 /// clients that still map it keep their pages until they unmap.</para>
 /// <para>A <em>resizable</em> region (<see cref="MmapAddressSpace.CreateRegion"/> with <c>resizable</c>) stays
 /// unsealed while only the server holds it, so <see cref="MmapAddressSpace.TryResize"/> can change its length
-/// in place, without copying. Its server mapping reserves the largest size it may reach up front, so
-/// <see cref="Address"/> never moves and spans stay valid across growth. It is sealed, for good, the first
+/// in place, without copying. When it outgrows the server's mapping it gets a new one of twice the size and
+/// keeps the old (the same pages) until it is destroyed, so spans taken before growth stay valid while the
+/// virtual address space it uses stays within a small multiple of its size. It is sealed, for good, the first
 /// time its memfd is handed to the kernel as a backing file: clients then see a fixed size, as for any region.</para>
 /// </remarks>
 public sealed unsafe class MmapRegion
@@ -24,13 +25,16 @@ public sealed unsafe class MmapRegion
     private readonly Lock _sizeLock = new();
     private SafeFileHandle? _memfd;
     private nint _address;
-    private readonly long _mapped;
+    private long _mapped;
+    private readonly long _maxSize;
+    /// <summary>Mappings outgrown by a resizable region: kept so that spans into them stay valid.</summary>
+    private readonly List<(nint Address, long Bytes)> _outgrown = [];
     private long _offset, _size, _length, _extent;
     private bool _sizeSealed;
     private int _clientOpens;
     private int _serverHandles;
 
-    internal MmapRegion(MmapAddressSpace space, long offset, long size, long length, string? shareKey, SafeFileHandle memfd, nint address, long mapped, bool resizable)
+    internal MmapRegion(MmapAddressSpace space, long offset, long size, long length, string? shareKey, SafeFileHandle memfd, nint address, long maxSize, bool resizable)
     {
         _space = space;
         _offset = offset;
@@ -39,7 +43,8 @@ public sealed unsafe class MmapRegion
         ShareKey = shareKey;
         _memfd = memfd;
         _address = address;
-        _mapped = mapped;
+        _mapped = size;
+        _maxSize = maxSize;
         _sizeSealed = !resizable;
     }
 
@@ -65,8 +70,8 @@ public sealed unsafe class MmapRegion
     /// </summary>
     internal long Extent => Volatile.Read(ref _extent);
     internal long ExtentEnd => Offset + Extent;
-    /// <summary>The bytes of the server's virtual reservation: the most <see cref="Size"/> can grow to.</summary>
-    internal long MaxSize => _mapped;
+    /// <summary>The most <see cref="Size"/> can grow to: the smaller of the maximum region size and the quota.</summary>
+    internal long MaxSize => _maxSize;
     /// <summary>The key that decided who shares this region (UID, PID, or a server-chosen name).</summary>
     public string? ShareKey { get; }
     public bool IsDestroyed => Volatile.Read(ref _destroyed);
@@ -79,7 +84,10 @@ public sealed unsafe class MmapRegion
     /// <summary>Handles the server holds (<see cref="AcquireServerHandle"/>).</summary>
     public int ServerHandles => Volatile.Read(ref _serverHandles);
 
-    /// <summary>Base of the server's own mapping of the region.</summary>
+    /// <summary>
+    /// Base of the server's own mapping of the region. A resizable region that grows may get a new one; spans
+    /// into the old one stay valid (same pages) until the region is destroyed.
+    /// </summary>
     public nint Address => _address != 0 ? _address : throw new ObjectDisposedException(nameof(MmapRegion), $"region {this} was destroyed");
 
     /// <summary>The region's bytes in the server's memory: reads and writes here are what clients see, without copies.</summary>
@@ -144,6 +152,8 @@ public sealed unsafe class MmapRegion
         lock (_sizeLock)
         {
             if (_sizeSealed || _memfd is null) return false;
+            long size = (length + MmapAddressSpace.PageSize - 1) / MmapAddressSpace.PageSize * MmapAddressSpace.PageSize;
+            if (size > _mapped) MapLarger(size);
             // Sparse either way: growing allocates nothing, shrinking frees the pages past the end (and zeroes
             // the tail of the last page, so growing again reads zeros as on any file).
             if (Libc.ftruncate((int)_memfd.DangerousGetHandle(), length) != 0)
@@ -151,6 +161,20 @@ public sealed unsafe class MmapRegion
             Volatile.Write(ref _length, length);
             return true;
         }
+    }
+
+    /// <summary>
+    /// A new server mapping with room to double, so a growing region remaps O(log n) times. The memfd is
+    /// mapped again rather than copied; the old mapping stays for spans still using it. Caller holds the size lock.
+    /// </summary>
+    private void MapLarger(long size)
+    {
+        long bytes = Math.Min(_maxSize, Math.Max(size, 2 * _mapped));
+        nint address = Libc.mmap(0, (nint)bytes, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED | Libc.MAP_NORESERVE, (int)_memfd!.DangerousGetHandle(), 0);
+        if (address == Libc.MAP_FAILED) throw new FuseException(Errno.Last, $"mapping {bytes} bytes of region {this} failed: {Errno.Last}");
+        _outgrown.Add((_address, _mapped));
+        _mapped = bytes;
+        Volatile.Write(ref _address, address);
     }
 
     /// <summary>Publishes the region's place after a resize. Caller holds the space's lock.</summary>
@@ -192,8 +216,13 @@ public sealed unsafe class MmapRegion
     internal void Release()
     {
         nint address = Interlocked.Exchange(ref _address, 0);
-        if (address != 0) Libc.munmap(address, (nint)_mapped);
-        lock (_sizeLock) Interlocked.Exchange(ref _memfd, null)?.Dispose();
+        lock (_sizeLock)
+        {
+            if (address != 0) Libc.munmap(address, (nint)_mapped);
+            foreach (var (old, bytes) in _outgrown) Libc.munmap(old, (nint)bytes);
+            _outgrown.Clear();
+            Interlocked.Exchange(ref _memfd, null)?.Dispose();
+        }
     }
 
     private void ReleaseServerHandle()
