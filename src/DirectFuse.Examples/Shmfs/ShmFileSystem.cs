@@ -12,9 +12,9 @@ namespace DirectFuse.Examples.Shmfs;
 /// </summary>
 /// <remarks>
 /// <para><b>Sizes.</b> A file is sized while it is being created: from the open that created it (or emptied
-/// it with O_TRUNC) until that open is released, writes and ftruncate change its size freely, each change
-/// moving the data into a region of the new length within the quota (EDQUOT) and the per-region maximum
-/// (EFBIG). A file that has data when it is opened through passthrough is a sealed region, as every region
+/// it with O_TRUNC) until that open is released, writes and ftruncate change its size freely, growing or
+/// shrinking its region in place (no copy) within the quota (EDQUOT), which counts each file once at its
+/// page-rounded size, and the per-region maximum (EFBIG). A file that has data when it is opened through passthrough is a sealed region, as every region
 /// is: ftruncate and a pwrite past the end answer EPERM; to change its size, recreate it (open with O_TRUNC).
 /// Served files (below) stay resizable, since the server does their reads and writes itself.</para>
 /// <para><b>Permissions</b> are Linux's (<see cref="Permissions"/>), checked here with or without the

@@ -113,7 +113,8 @@ public sealed unsafe class MmapAddressSpace : IDisposable
     }
 
     private static ArgumentException Overlap(long start, long size, MmapRegion existing) =>
-        new($"region [0x{start:x}, 0x{start + size:x}) overlaps existing region {existing}");
+        new($"region [0x{start:x}, 0x{start + size:x}) overlaps existing region {existing}"
+            + (existing.ExtentEnd > existing.End ? $" (with the offsets it keeps to grow, up to 0x{existing.ExtentEnd:x})" : ""));
 
     private MmapRegion Allocate(long start, long size, long length, string? shareKey, bool resizable)
     {
@@ -156,8 +157,9 @@ public sealed unsafe class MmapAddressSpace : IDisposable
     /// <summary>
     /// Changes a resizable region's length in place: no copy. Spans already handed out stay valid, even when
     /// growth gives the region a new server mapping (<see cref="MmapRegion.Address"/>), except past a new,
-    /// shorter end (the pages are gone). The quota counts the new page-rounded size instead of the old one. Returns false when the
-    /// region is sealed (created sealed, or handed to clients since): then a new region is the only way.
+    /// shorter end (the pages are gone). The quota counts the new page-rounded size instead of the old one.
+    /// Returns false when the region is sealed (created sealed, or handed to clients since): then a new
+    /// region is the only way.
     /// </summary>
     /// <remarks>
     /// The region may move to another offset of the address space when it outgrows the gap after it; it

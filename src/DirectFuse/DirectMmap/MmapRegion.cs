@@ -88,7 +88,7 @@ public sealed unsafe class MmapRegion
     /// Base of the server's own mapping of the region. A resizable region that grows may get a new one; spans
     /// into the old one stay valid (same pages) until the region is destroyed.
     /// </summary>
-    public nint Address => _address != 0 ? _address : throw new ObjectDisposedException(nameof(MmapRegion), $"region {this} was destroyed");
+    public nint Address => Volatile.Read(ref _address) is var a && a != 0 ? a : throw new ObjectDisposedException(nameof(MmapRegion), $"region {this} was destroyed");
 
     /// <summary>The region's bytes in the server's memory: reads and writes here are what clients see, without copies.</summary>
     public Span<byte> GetSpan(long offset, int length)
@@ -170,7 +170,7 @@ public sealed unsafe class MmapRegion
     private void MapLarger(long size)
     {
         long bytes = Math.Min(_maxSize, Math.Max(size, 2 * _mapped));
-        nint address = Libc.mmap(0, (nint)bytes, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED | Libc.MAP_NORESERVE, (int)_memfd!.DangerousGetHandle(), 0);
+        nint address = Libc.mmap(0, (nint)bytes, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, (int)_memfd!.DangerousGetHandle(), 0);
         if (address == Libc.MAP_FAILED) throw new FuseException(Errno.Last, $"mapping {bytes} bytes of region {this} failed: {Errno.Last}");
         _outgrown.Add((_address, _mapped));
         _mapped = bytes;

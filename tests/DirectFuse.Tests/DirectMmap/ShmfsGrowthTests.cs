@@ -74,4 +74,37 @@ public sealed class ShmfsGrowthTests
         Run.Shell($"dd if=/dev/zero of='{m["c"]}' bs=64k count=320 status=none").EnsureSuccess("the freed quota is usable");
         Assert.Equal(60 * MiB, fs.AddressSpace.Usage.Reserved);
     }
+
+    [Fact]
+    public void A_file_sealed_by_a_passthrough_open_is_copied_once_when_resized_later_then_grows_in_place()
+    {
+        var fs = new ShmFileSystem(new MmapAddressSpaceOptions { Quota = 64 * MiB });
+        using var m = TempMount.Create(fs);
+        Run.Shell($"head -c {MiB} /dev/urandom > '{m.Path}.ref' && cp '{m.Path}.ref' '{m["f"]}'").EnsureSuccess("create");
+        try
+        {
+            using (var c = MmapClientProcess.Start()) // a passthrough open: the region is sealed from now on
+            {
+                c.Ok($"open {m["f"]}");
+                Assert.False(fs.RegionOf("/f")!.IsResizable);
+                c.Ok("close");
+            }
+            Assert.Equal(0, fs.BytesCopiedByResizes);
+            // truncate(2) by path opens nothing, so it reaches a closed, sealed file: one copy into a resizable region.
+            const string script = """
+                import os, sys
+                os.truncate(sys.argv[1], 2 << 20)
+                os.truncate(sys.argv[1], 3 << 20)
+                """;
+            Run.PythonScript(script, m["f"]).EnsureSuccess("truncate by path");
+            Assert.Equal(MiB, fs.BytesCopiedByResizes);
+            Assert.Equal(3 * MiB, fs.RegionOf("/f")!.Length);
+            Assert.Equal(3 * MiB, fs.AddressSpace.Usage.Reserved);
+            Run.Process("cmp", "-n", MiB.ToString(), m.Path + ".ref", m["f"]).EnsureSuccess("data kept");
+        }
+        finally
+        {
+            File.Delete(m.Path + ".ref");
+        }
+    }
 }
