@@ -122,6 +122,14 @@ public sealed class LoopbackTests
         using var m = new Mirror(passthrough: true);
         File.WriteAllBytes(Path.Combine(m.Source, "big"), new byte[4 << 20]);
         Run.Shell($"cat '{m.Mount["big"]}' > /dev/null").EnsureSuccess("read");
+        if (!KernelFeatures.Passthrough)
+        {
+            // The fallback: the server serves the reads, and says why at start.
+            Assert.False(m.Fs.PassthroughActive);
+            Assert.Contains("needs Linux 6.9+", m.Fs.Describe());
+            Assert.True(m.Fs.ServedReads > 0);
+            return;
+        }
         Assert.True(m.Fs.PassthroughActive, "passthrough was not used although the test runs as root on a kernel with passthrough");
         Assert.Equal(0, m.Fs.ServedReads);
     }
@@ -140,7 +148,7 @@ public sealed class LoopbackTests
             {
                 var fs = new LoopbackFileSystem(source);
                 using var mount = TempMount.Create(fs);
-                if (!fs.PassthroughActive) off.Add($"mount {i}: {fs.Describe()}");
+                if (fs.PassthroughActive != KernelFeatures.Passthrough) off.Add($"mount {i}: {fs.Describe()}");
             }
             Assert.Empty(off);
         }
@@ -258,7 +266,14 @@ public sealed class LoopbackTests
     [Theory, MemberData(nameof(Modes))]
     public void Listing_an_unchanged_directory_again_is_answered_by_the_kernel(bool passthrough)
     {
-        Assert.Equal(0, ListingRequestsOfASecondListing(new LoopbackOptions { UsePassthrough = passthrough }));
+        // Before 6.13 the cache stays off (a change within a clock tick can leave the directory's stamps as they were).
+        int served = ListingRequestsOfASecondListing(new LoopbackOptions { UsePassthrough = passthrough });
+        if (!KernelFeatures.MultigrainTimestamps)
+        {
+            Assert.True(served > 0);
+            return;
+        }
+        Assert.Equal(0, served);
         // Switched off, the second listing is served again: the zero above is the cache at work.
         Assert.True(ListingRequestsOfASecondListing(new LoopbackOptions { UsePassthrough = passthrough, CacheDirectoryListings = false }) > 0);
     }
