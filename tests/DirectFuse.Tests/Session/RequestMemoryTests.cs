@@ -1,5 +1,8 @@
+using System.Diagnostics;
+using DirectFuse.Examples.MemFs;
 using DirectFuse.Protocol;
 using DirectFuse.Session;
+using DirectFuse.Tests.Infrastructure;
 using DirectFuse.Tests.Protocol;
 using Xunit.Abstractions;
 
@@ -54,5 +57,82 @@ public sealed class RequestMemoryTests(ITestOutputHelper output)
         Assert.True(blocked - idle < 64 * MiB, $"{Blocked} waiting requests added {(blocked - idle) / MiB} MiB");
         Assert.True(released - idle < 4 * MiB, $"after they completed {(released - idle) / MiB} MiB stayed");
         Assert.True(k.Core.Pool.Count <= RequestPool.MaxIdleRequests + 2, $"{k.Core.Pool.Count} request objects kept");
+    }
+
+    /// <summary>
+    /// Forks <c>argv[2]</c> children that block in F_SETLKW (lockf) on a lock the parent holds, says "ready"
+    /// once they are all waiting, and on "kill" SIGKILLs them (the kernel then sends INTERRUPTs) and exits.
+    /// </summary>
+    private const string LockWaiters = """
+        import fcntl, os, signal, sys, time
+        path, n = sys.argv[1], int(sys.argv[2])
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.lockf(fd, fcntl.LOCK_EX)
+        r, w = os.pipe()
+        kids = []
+        for i in range(n):
+            pid = os.fork()
+            if pid == 0:
+                f = os.open(path, os.O_RDWR)
+                os.write(w, b"x")
+                fcntl.lockf(f, fcntl.LOCK_EX)
+                os._exit(0)
+            kids.append(pid)
+        got = 0
+        while got < n: got += len(os.read(r, n - got))
+        # Each child wrote just before its lockf; wait until the kernel has them all waiting in FUSE.
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            waiting = sum(1 for k in kids if open(f"/proc/{k}/wchan").read() not in ("0", ""))
+            if waiting == n: break
+            time.sleep(0.1)
+        time.sleep(1)
+        print("ready", waiting, flush=True)
+        sys.stdin.readline()
+        for k in kids: os.kill(k, signal.SIGKILL)
+        for k in kids: os.waitpid(k, 0)
+        print("done", flush=True)
+        """;
+
+    [Fact]
+    public void Processes_blocked_in_F_SETLKW_on_memfs_cost_little_and_the_memory_comes_back_when_they_are_killed()
+    {
+        const int Processes = 200;
+        using var mount = TempMount.Create(new MemFileSystem());
+        long idle = LiveHeap();
+
+        var start = new ProcessStartInfo(Run.Python) { RedirectStandardInput = true, RedirectStandardOutput = true };
+        foreach (string arg in new[] { "-c", LockWaiters, mount["lock"], Processes.ToString() }) start.ArgumentList.Add(arg);
+        using var waiters = Process.Start(start)!;
+        try
+        {
+            string? ready = waiters.StandardOutput.ReadLine();
+            Assert.StartsWith("ready", ready);
+            long blocked = LiveHeap();
+
+            waiters.StandardInput.WriteLine("kill");
+            waiters.StandardInput.Flush();
+            Assert.Equal("done", waiters.StandardOutput.ReadLine());
+            Assert.True(waiters.WaitForExit(10_000));
+            // The interrupted handlers finish on the thread pool; give them a moment.
+            long released = LiveHeap();
+            for (int i = 0; i < 50 && released - idle >= 4 * MiB; i++)
+            {
+                Thread.Sleep(100);
+                released = LiveHeap();
+            }
+
+            output.WriteLine($"{ready}: idle {idle / 1024} KiB, {Processes} blocked {blocked / 1024} KiB, after kill {released / 1024} KiB");
+            Assert.True(blocked - idle < 64 * MiB, $"{Processes} processes waiting in F_SETLKW added {(blocked - idle) / MiB} MiB");
+            Assert.True(released - idle < 4 * MiB, $"after they were killed {(released - idle) / MiB} MiB stayed");
+        }
+        finally
+        {
+            if (!waiters.HasExited)
+            {
+                waiters.Kill(entireProcessTree: true);
+                waiters.WaitForExit(10_000);
+            }
+        }
     }
 }
