@@ -16,9 +16,12 @@ namespace DirectFuse.Session;
 /// read) keeps its request, and any local user can make thousands wait. The kernel insists on reading
 /// into a buffer of max_write + 4 KiB, which the worker owns (<see cref="Load(byte[], int)"/>); a request
 /// of up to <see cref="SmallSize"/> bytes (every metadata request but long symlinks and xattr values) is
-/// copied into the object's own small buffer, so the read buffer stays with the worker whatever the handler
-/// does. Larger ones (WRITE data) are served in place; if their handler goes asynchronous, the read buffer
-/// goes with them (<see cref="HoldsReadBuffer"/>) and the worker takes another. Replies are built in a small
+/// copied into the object's own small buffer, one of up to <see cref="CopyLimit"/> (small WRITEs, the
+/// writes a blocking device sees) into a buffer rented at its size, so the read buffer stays with the worker
+/// whatever the handler does. Larger ones are served in place, since copying them would cost every large
+/// WRITE a memcpy; if their handler goes asynchronous the read buffer goes with them
+/// (<see cref="HoldsReadBuffer"/>) and the worker takes another: such a request carries at least
+/// <see cref="CopyLimit"/> bytes, so it holds at most max_write / CopyLimit times what it carries. Replies are built in a small
 /// buffer unless a handler asks for more (<see cref="ReplyPayload"/>: READ, READDIR, xattr values, ioctl
 /// data), which is rented from <see cref="ArrayPool{T}.Shared"/> at the size asked for. A pending F_SETLKW
 /// thus costs this object and 2 × <see cref="SmallSize"/> bytes instead of two max_write buffers.
@@ -27,14 +30,17 @@ internal sealed class FuseRequest
 {
     /// <summary>Size of each of the object's own request and reply buffers.</summary>
     public const int SmallSize = 1024;
+    /// <summary>Largest request copied out of the read buffer (into one rented at its size).</summary>
+    public const int CopyLimit = 16 * 1024;
 
     private readonly byte[] _smallIn = new byte[SmallSize];
     private readonly byte[] _smallOut = new byte[SmallSize];
     private readonly int _maxOut;
     // The read buffer of a request built for one test or one-off use (the constructor with sizes).
     private readonly byte[]? _ownReadBuffer;
-    // The bytes being served: _smallIn or the read buffer they were read into.
+    // The bytes being served: _smallIn, _rentedIn or the read buffer they were read into.
     private byte[] _in;
+    private byte[]? _rentedIn;
     // Where the reply is built: _smallOut or _rentedOut.
     private byte[] _out;
     private byte[]? _rentedOut;
@@ -64,7 +70,7 @@ internal sealed class FuseRequest
     /// <summary>The read buffer of a request made with its own (see the constructor with sizes).</summary>
     public Span<byte> InBuffer => _ownReadBuffer ?? throw new InvalidOperationException("A pooled request reads into its worker's buffer.");
     /// <summary>True when the request is served in place in the read buffer it was loaded from (too large to copy).</summary>
-    public bool HoldsReadBuffer => _in.Length > SmallSize;
+    public bool HoldsReadBuffer => _in != _smallIn && _in != _rentedIn;
     public int Length { get; private set; }
     public FuseInHeader Header;
     /// <summary>Where the operation's arguments end (extensions follow).</summary>
@@ -108,17 +114,24 @@ internal sealed class FuseRequest
 
     /// <summary>
     /// Takes a freshly read request of <paramref name="length"/> bytes from <paramref name="readBuffer"/>: copied
-    /// if it fits the small buffer, else served in place (then <see cref="HoldsReadBuffer"/>). False if it is
-    /// too short to answer.
+    /// up to <see cref="CopyLimit"/> bytes, else served in place (then <see cref="HoldsReadBuffer"/>). False if
+    /// it is too short to answer.
     /// </summary>
     public bool Load(byte[] readBuffer, int length)
     {
-        ReleaseReply();
+        ReleaseBuffers();
         if (length <= SmallSize)
         {
-            // At most 1 KiB: cheaper than a syscall, and it frees the read buffer from whatever the handler does.
+            // A copy of at most 1 KiB costs far less than the read: it frees the read buffer from whatever the handler does.
             readBuffer.AsSpan(0, Math.Max(length, 0)).CopyTo(_smallIn);
             _in = _smallIn;
+        }
+        else if (length <= CopyLimit)
+        {
+            // ArrayPool.Shared: no allocation once warm, and it trims what stays idle.
+            _rentedIn = ArrayPool<byte>.Shared.Rent(length);
+            readBuffer.AsSpan(0, length).CopyTo(_rentedIn);
+            _in = _rentedIn;
         }
         else
         {
@@ -202,20 +215,25 @@ internal sealed class FuseRequest
     // ---- Replies -------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// Gives back what the request holds beyond the object: the rented reply buffer, and the read buffer
+    /// Gives back what the request holds beyond the object: rented buffers, and the read buffer
     /// (returned, for the pool to keep or drop) if the request was served in place.
     /// </summary>
     public byte[]? Release()
     {
-        ReleaseReply();
         byte[]? readBuffer = HoldsReadBuffer && _in != _ownReadBuffer ? _in : null;
-        _in = _smallIn;
+        ReleaseBuffers();
         Length = 0;
         return readBuffer;
     }
 
-    private void ReleaseReply()
+    private void ReleaseBuffers()
     {
+        _in = _smallIn;
+        if (_rentedIn is { } rentedIn)
+        {
+            _rentedIn = null;
+            ArrayPool<byte>.Shared.Return(rentedIn);
+        }
         _out = _smallOut;
         if (_rentedOut is { } rented)
         {

@@ -59,6 +59,27 @@ public sealed class RequestMemoryTests(ITestOutputHelper output)
         Assert.True(k.Core.Pool.Count <= RequestPool.MaxIdleRequests + 2, $"{k.Core.Pool.Count} request objects kept");
     }
 
+    [Fact]
+    public void Waiting_small_writes_do_not_hold_read_buffers()
+    {
+        const int Writes = 200;
+        var fs = new GateFileSystem();
+        using var k = FakeKernel.StartInitialized(fs, workers: 2, new FuseSessionOptions { MaxWrite = 256 * 1024, Threads = 2 });
+        long idle = LiveHeap();
+
+        // 4 KiB each, as a blocking device sees them: before, each held a 260 KiB read buffer (and a reply buffer).
+        var data = new byte[4096];
+        for (int i = 0; i < Writes; i++)
+            k.Send(FuseOpcode.Write, 2, Bytes.Join(Bytes.Of(new FuseWriteIn { Fh = 1, WriteSize = (uint)data.Length }), data));
+        Assert.True(SpinWait.SpinUntil(() => fs.Waiting == Writes, TimeSpan.FromSeconds(20)), $"{fs.Waiting} of {Writes} writes waiting");
+        long blocked = LiveHeap();
+
+        fs.Open();
+        for (int i = 0; i < Writes; i++) Assert.Equal((uint)data.Length, k.Read().Read<FuseWriteOut>().WriteSize);
+        output.WriteLine($"idle {idle / 1024} KiB, {Writes} waiting writes {blocked / 1024} KiB");
+        Assert.True(blocked - idle < 16 * MiB, $"{Writes} waiting 4 KiB writes added {(blocked - idle) / MiB} MiB");
+    }
+
     /// <summary>
     /// Forks <c>argv[2]</c> children that block in F_SETLKW (lockf) on a lock the parent holds, says "ready"
     /// once they are all waiting, and on "kill" SIGKILLs them (the kernel then sends INTERRUPTs) and exits.
