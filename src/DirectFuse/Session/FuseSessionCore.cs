@@ -208,12 +208,15 @@ internal sealed partial class FuseSessionCore
         }
         finally
         {
+            // A request served in place in the read buffer hands it back itself: never return it twice.
+            bool handedBack = false;
             if (request is not null)
             {
+                handedBack = request.HoldsReadBuffer;
                 Pool.Return(request);
                 Pending.Release();
             }
-            Pool.ReturnReadBuffer(readBuffer);
+            if (!handedBack) Pool.ReturnReadBuffer(readBuffer);
         }
     }
 
