@@ -13,18 +13,18 @@ namespace DirectFuse.Session;
 /// </summary>
 /// <remarks>
 /// Memory follows what the request carries, because a handler that waits (a blocking F_SETLKW, a device
-/// read) keeps its request, and any local user can make thousands wait. The kernel insists on reading
-/// into a buffer of max_write + 4 KiB, which the worker owns (<see cref="Load(byte[], int)"/>); a request
-/// of up to <see cref="SmallSize"/> bytes (every metadata request but long symlinks and xattr values) is
-/// copied into the object's own small buffer, one of up to <see cref="CopyLimit"/> (small WRITEs, the
-/// writes a blocking device sees) into a buffer rented at its size, so the read buffer stays with the worker
-/// whatever the handler does. Larger ones are served in place, since copying them would cost every large
-/// WRITE a memcpy; if their handler goes asynchronous the read buffer goes with them
-/// (<see cref="HoldsReadBuffer"/>) and the worker takes another: such a request carries at least
-/// <see cref="CopyLimit"/> bytes, so it holds at most max_write / CopyLimit times what it carries. Replies are built in a small
-/// buffer unless a handler asks for more (<see cref="ReplyPayload"/>: READ, READDIR, xattr values, ioctl
-/// data), which is rented from <see cref="ArrayPool{T}.Shared"/> at the size asked for. A pending F_SETLKW
-/// thus costs this object and 2 × <see cref="SmallSize"/> bytes instead of two max_write buffers.
+/// read) keeps its request, and any local user can make thousands wait. The kernel insists on reading into
+/// a buffer of max_write + 4 KiB, which the worker owns (<see cref="Load(byte[], int)"/>). A request of up to
+/// <see cref="SmallSize"/> bytes (every metadata request but long symlinks and xattr values) is copied into
+/// the object's own small buffer, one of up to <see cref="CopyLimit"/> (small WRITEs, what a blocking device
+/// sees) into a buffer rented at its size, so the read buffer stays with the worker whatever the handler
+/// does. Larger ones are served in place, since copying them would cost every large WRITE a memcpy; if their
+/// handler goes asynchronous the read buffer goes with them (<see cref="HoldsReadBuffer"/>) and the worker
+/// takes another. Such a request carries more than <see cref="CopyLimit"/> bytes, so it holds at most
+/// max_write / CopyLimit times what it carries. Replies are built in a small buffer unless a handler asks for
+/// more (<see cref="ReplyPayload"/>: READ, READDIR, xattr values, ioctl data), which is rented from
+/// <see cref="ArrayPool{T}.Shared"/> at the size asked for. A waiting F_SETLKW thus costs this object and
+/// 2 × <see cref="SmallSize"/> bytes instead of two max_write buffers.
 /// </remarks>
 internal sealed class FuseRequest
 {

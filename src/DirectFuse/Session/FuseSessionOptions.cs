@@ -16,8 +16,9 @@ public sealed record FuseSessionOptions
     /// <summary>
     /// Most requests held at once: those whose handlers are still running asynchronously (a blocking lock, a
     /// device read) plus one ready in each worker. At the limit the workers stop reading the device until a
-    /// handler completes, and the kernel queues what callers send meanwhile. A pending request costs about
-    /// 3 KiB, or max_write + 4 KiB while it holds WRITE data in place (see docs/operations.md, "Request memory").
+    /// handler completes, and the kernel queues what callers send meanwhile. A waiting request costs a few KiB
+    /// plus what it carries; one of more than 16 KiB (a large WRITE) holds a max_write + 4 KiB buffer. Values
+    /// below 1 count as 1. See docs/operations.md, "Request memory", for what happens at the cap.
     /// </summary>
     public int MaxPendingRequests { get; init; } = 4096;
     /// <summary>Log one line per request (opcode, node, uid, pid, result) at Information level.</summary>

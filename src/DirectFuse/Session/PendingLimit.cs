@@ -24,8 +24,6 @@ internal sealed class PendingLimit(int max)
     private static readonly TimeSpan CheckInterval = TimeSpan.FromMilliseconds(100);
     private readonly SemaphoreSlim _slots = new(Math.Max(1, max), Math.Max(1, max));
 
-    public int Max { get; } = Math.Max(1, max);
-
     /// <summary>Slots free now.</summary>
     public int Free => _slots.CurrentCount;
 

@@ -31,7 +31,7 @@ internal sealed class RequestPool(int inSize, int outSize)
     /// <summary>Request objects in existence (rented or idle).</summary>
     public int Count { get { lock (_lock) return _live.Count; } }
 
-    /// <summary>Read buffers in existence that are not a worker's own (idle or held by a pending request).</summary>
+    /// <summary>Spare read buffers kept now (not a worker's, not held by a waiting request).</summary>
     public int IdleReadBuffers { get { lock (_lock) return _idleReadBuffers.Count; } }
 
     public FuseRequest Rent()
@@ -81,13 +81,14 @@ internal sealed class RequestPool(int inSize, int outSize)
     /// <summary>Cancels the handler serving <paramref name="unique"/>, if one is; false if none is (yet).</summary>
     public bool TryInterrupt(ulong unique)
     {
+        if (unique == 0) return false; // what idle objects report
         FuseRequest? target = null;
         lock (_lock)
             foreach (var request in _live)
                 if (request.ActiveUnique == unique) { target = request; break; }
         // Cancelled outside the lock: cancellation callbacks may complete the handler, and its request then
         // comes back here. TryInterrupt checks again that the object still serves this unique id.
-        return unique != 0 && target is not null && target.TryInterrupt(unique);
+        return target is not null && target.TryInterrupt(unique);
     }
 
     /// <summary>Cancels every handler still running (the connection ended).</summary>
