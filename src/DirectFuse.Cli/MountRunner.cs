@@ -8,15 +8,28 @@ using Microsoft.Extensions.Logging;
 
 namespace DirectFuse.Cli;
 
-/// <summary>Mounts a file system, serves it in the foreground, and unmounts on SIGINT/SIGTERM.</summary>
+/// <summary>Mounts a file system, serves it in the foreground, and unmounts on SIGINT, SIGTERM, SIGHUP or SIGQUIT.</summary>
 internal static class MountRunner
 {
-    public static async Task<int> RunAsync(ParseResult result, CommonOptions common, string mountPoint, string subtype,
-        Func<LowLevelFileSystem> createFileSystem, CancellationToken cancellationToken, Func<LowLevelFileSystem, string>? describe = null,
+    /// <summary>After a signal: how long clients with open files keep the lazily detached mount before the connection is aborted.</summary>
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(1);
+    /// <summary>After the abort: how long the workers get to finish the handlers they are in.</summary>
+    private static readonly TimeSpan ShutdownAfterAbort = TimeSpan.FromSeconds(3);
+    /// <summary>
+    /// From the signal to a forced exit. Above grace and after-abort together plus an unmount, so that the
+    /// watchdog only acts when the kernel itself keeps the shutdown waiting; well under the 10 s a service
+    /// manager (systemd's default is 90 s) or an admin would wait.
+    /// </summary>
+    private static readonly TimeSpan ShutdownBound = TimeSpan.FromSeconds(7);
+
+    public static int Run(ParseResult result, CommonOptions common, string mountPoint, string subtype,
+        Func<LowLevelFileSystem> createFileSystem, Func<LowLevelFileSystem, string>? describe = null,
         Func<LowLevelFileSystem, FuseSession, ILogger, IDisposable?>? whileMounted = null, Func<MountOptions, MountOptions>? secureOptions = null,
         MountPointKind mountPointKind = MountPointKind.Directory)
     {
         if (Check(result, common, mountPoint, mountPointKind) is { } problem) return Fail(problem);
+        // Before the mount exists: from then on a signal must unmount, never kill the process.
+        using var signals = new ShutdownSignals();
         MountOptions mountOptions;
         try
         {
@@ -54,31 +67,34 @@ internal static class MountRunner
         {
             return Fail(e.Message);
         }
-        using (session)
-        using (whileMounted?.Invoke(fs, session, loggerFactory.CreateLogger("directfuse")))
+        ShutdownWatchdog? watchdog = null;
+        try
         {
-            Console.WriteLine($"directfuse: {subtype} mounted on {session.MountPoint} ({session.Connection.KernelMajor}.{session.Connection.KernelMinor} kernel protocol, {threads} threads{(describe is null ? "" : ", " + describe(fs))})");
-            Console.WriteLine("directfuse: serving until unmounted or interrupted (Ctrl-C)");
-            try
+            using (session)
+            using (whileMounted?.Invoke(fs, session, loggerFactory.CreateLogger("directfuse")))
             {
-                // SIGINT and SIGTERM arrive as the command line's cancellation; SIGHUP and SIGQUIT unmount the same
-                // way (libfuse ends on HUP too) instead of killing the server and leaving a dead mount behind.
-                using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
-                using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Stop);
-                string reason = await session.WaitAsync(stop.Token);
-
-                void Stop(PosixSignalContext signal)
+                Console.WriteLine($"directfuse: {subtype} mounted on {session.MountPoint} ({session.Connection.KernelMajor}.{session.Connection.KernelMinor} kernel protocol, {threads} threads{(describe is null ? "" : ", " + describe(fs))})");
+                Console.WriteLine("directfuse: serving until unmounted or interrupted (Ctrl-C)");
+                // Waited for on this (main) thread, not awaited: nothing of the shutdown depends on the thread pool,
+                // which handlers under load may keep busy.
+                WaitHandle.WaitAny([signals.WaitHandle, ((IAsyncResult)session.Completion).AsyncWaitHandle]);
+                if (signals.Received)
                 {
-                    signal.Cancel = true;
-                    stop.Cancel();
+                    Console.WriteLine($"directfuse: {signals.Name} received, unmounting");
+                    watchdog = ShutdownWatchdog.Start(session, ShutdownBound);
+                    if (!session.Shutdown(ShutdownGrace, ShutdownAfterAbort))
+                        Console.Error.WriteLine("directfuse: a handler did not return after the connection was aborted; exiting anyway (the mount is gone)");
+                    Console.WriteLine("directfuse: unmounted");
                 }
-                Console.WriteLine($"directfuse: {reason}");
+                else
+                {
+                    Console.WriteLine($"directfuse: {session.Completion.Result}");
+                }
             }
-            catch (OperationCanceledException)
-            {
-                Console.WriteLine("directfuse: interrupted, unmounting");
-            }
+        }
+        finally
+        {
+            watchdog?.Dispose();
         }
         return 0;
     }
