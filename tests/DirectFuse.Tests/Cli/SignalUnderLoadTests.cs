@@ -29,11 +29,10 @@ public sealed class SignalUnderLoadTests(ITestOutputHelper output)
     /// </summary>
     private const string WriterScript = """
         import os, sys
-        mnt, tag, marker = sys.argv[1], sys.argv[2], sys.argv[3]
+        mnt, tag = sys.argv[1], sys.argv[2]
         try:
             d = os.open(mnt, os.O_RDONLY | os.O_DIRECTORY)
-            if marker != "-":
-                os.stat(marker, dir_fd=d)  # the mount, not the directory underneath
+            os.stat("marker", dir_fd=d)  # the mount, not the directory underneath
             log = os.open(tag + ".log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644, dir_fd=d)
             k = 0
             while True:
@@ -80,12 +79,14 @@ public sealed class SignalUnderLoadTests(ITestOutputHelper output)
         var writers = new List<(Process Process, Task<string> Out)>();
         try
         {
-            if (source is not null) File.WriteAllText(Path.Combine(source, "marker"), "");
             using var server = source is null
                 ? CliProcess.Start(mnt, "mount", "memfs", mnt)
                 : CliProcess.Start(mnt, "mount", "loopback", source, mnt);
             server.WaitForMounted();
-            for (int i = 0; i < Writers; i++) writers.Add(StartWriter(mnt, $"w{i}", source is null ? "-" : "marker"));
+            // Writers check for it through their directory fd: one that starts after the unmount stops at once
+            // instead of writing into the directory underneath for ever.
+            File.WriteAllText(Path.Combine(mnt, "marker"), "");
+            for (int i = 0; i < Writers; i++) writers.Add(StartWriter(mnt, $"w{i}"));
             Thread.Sleep(delayMs);
 
             var signalled = Stopwatch.StartNew();
@@ -120,10 +121,10 @@ public sealed class SignalUnderLoadTests(ITestOutputHelper output)
         }
     }
 
-    private static (Process, Task<string>) StartWriter(string mnt, string tag, string marker)
+    private static (Process, Task<string>) StartWriter(string mnt, string tag)
     {
         var psi = new ProcessStartInfo(Run.Python) { UseShellExecute = false, RedirectStandardOutput = true, WorkingDirectory = "/" };
-        foreach (var a in new[] { "-c", WriterScript, mnt, tag, marker }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "-c", WriterScript, mnt, tag }) psi.ArgumentList.Add(a);
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start python3");
         return (process, process.StandardOutput.ReadToEndAsync());
     }
