@@ -40,6 +40,7 @@ internal static class MountRunner
             return Fail(e.Message);
         }
         if (secureOptions is not null) mountOptions = secureOptions(mountOptions);
+        if (AutoUnmountChecks.Warning(mountOptions, Path.GetFullPath(mountPoint)) is { } warning) Console.Error.WriteLine($"directfuse: {warning}");
         int threads = result.GetValue(common.Threads);
         bool debug = result.GetValue(common.Debug);
 

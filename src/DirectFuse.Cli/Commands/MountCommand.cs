@@ -81,13 +81,19 @@ internal static class MountCommand
             DefaultValueFactory = _ => "pagecache",
         };
         mmap.AcceptOnlyFromAmong("pagecache", "passthrough", "none");
-        var command = new Command("ossdsp", "An OSS playback device (/dev/dsp) whose output goes to a WAV file") { devicePath, wav, raw, mmap };
+        var forceAutoUnmount = new Option<bool>(AutoUnmountChecks.ForceOption)
+        {
+            Description = "Allow -o auto_unmount on a RAM-backed path such as /dev (after a crash, clients would write into memory)",
+        };
+        var command = new Command("ossdsp", "An OSS playback device (/dev/dsp) whose output goes to a WAV file") { devicePath, wav, raw, mmap, forceAutoUnmount };
         common.AddTo(command);
         command.SetAction(result =>
         {
             string path = Path.GetFullPath(result.GetRequiredValue(devicePath));
             // Before the device file or the WAV file is created.
             if (MountRunner.Check(result, common, path, MountPointKind.File) is { } problem) return MountRunner.Fail(problem);
+            if (!result.GetValue(forceAutoUnmount) && AutoUnmountChecks.DeviceRefusal(result.GetValue(common.MountOptions) ?? [], path) is { } refusal)
+                return MountRunner.Fail(refusal);
             var mode = result.GetValue(mmap) switch
             {
                 "passthrough" => DirectFuse.DirectMmap.DirectMmapMode.Passthrough,
