@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using DirectFuse.Cli.Commands;
 using DirectFuse.LowLevel;
 using DirectFuse.Session;
@@ -16,11 +15,12 @@ internal static class MountRunner
     /// <summary>After the abort: how long the workers get to finish the handlers they are in.</summary>
     private static readonly TimeSpan ShutdownAfterAbort = TimeSpan.FromSeconds(3);
     /// <summary>
-    /// From the signal to a forced exit. Above grace and after-abort together plus an unmount, so that the
-    /// watchdog only acts when the kernel itself keeps the shutdown waiting; well under the 10 s a service
-    /// manager (systemd's default is 90 s) or an admin would wait.
+    /// From the signal to the watchdog forcing the mount away, which then exits within 3 s more: 9 s at worst,
+    /// under the 10 s an admin should have to wait (a service manager waits longer: systemd 90 s). Above grace
+    /// and after-abort together plus an unmount, so that the watchdog only acts when the kernel itself keeps
+    /// the shutdown waiting.
     /// </summary>
-    private static readonly TimeSpan ShutdownBound = TimeSpan.FromSeconds(7);
+    private static readonly TimeSpan ShutdownBound = TimeSpan.FromSeconds(6);
 
     public static int Run(ParseResult result, CommonOptions common, string mountPoint, string subtype,
         Func<LowLevelFileSystem> createFileSystem, Func<LowLevelFileSystem, string>? describe = null,

@@ -26,7 +26,12 @@ internal sealed class ShutdownWatchdog : IDisposable
     private void Watch(FuseSession session, TimeSpan bound)
     {
         if (_done.Wait(bound)) return;
-        bool gone = session.ForceUnmount();
+        // On its own thread too: fusermount3 (for auto_unmount or a non-root server) is a process that could hang
+        // as well, and the exit below must come regardless.
+        bool gone = false;
+        var force = new Thread(() => gone = session.ForceUnmount()) { IsBackground = true, Name = "force-unmount" };
+        force.Start();
+        force.Join(TimeSpan.FromSeconds(2));
         // The abort ends what the main thread waited on; let it finish normally if it can.
         if (_done.Wait(TimeSpan.FromSeconds(1))) return;
         Console.Error.WriteLine(gone
