@@ -5,13 +5,14 @@ using Xunit.Abstractions;
 namespace DirectFuse.Tests.Cli;
 
 /// <summary>
-/// SIGTERM at a random moment while clients write and fsync through the mount: the server must unmount and
-/// exit 0 within the bound every time, leave no mount and no process, and (loopback, whose data outlives the
-/// server) every write a client saw acknowledged must be in the source directory.
+/// SIGTERM (and in turn SIGINT, SIGHUP, SIGQUIT) at a random moment while clients write and fsync through the
+/// mount: the server must unmount and exit 0 within the bound every time, leave no mount and no process, and
+/// (loopback, whose data outlives the server) every write a client saw acknowledged must be in the source.
 /// </summary>
 public sealed class SignalUnderLoadTests(ITestOutputHelper output)
 {
-    private const int SIGTERM = 15;
+    /// <summary>SIGTERM, SIGINT, SIGHUP, SIGQUIT: each round sends one, SIGTERM most (what service managers send).</summary>
+    private static readonly (int Number, string Name)[] Signals = [(15, "SIGTERM"), (2, "SIGINT"), (15, "SIGTERM"), (1, "SIGHUP"), (15, "SIGTERM"), (3, "SIGQUIT")];
     private const int Writers = 3;
     private const int RecordSize = 4096;
     /// <summary>From the signal to the server's exit: what an admin (or a service manager) may wait for.</summary>
@@ -53,7 +54,7 @@ public sealed class SignalUnderLoadTests(ITestOutputHelper output)
         """;
 
     [Fact]
-    public void Sigterm_under_writes_unmounts_and_exits_0_within_the_bound()
+    public void Signal_under_writes_unmounts_and_exits_0_within_the_bound()
     {
         int seed = Environment.TickCount;
         var random = new Random(seed);
@@ -64,15 +65,16 @@ public sealed class SignalUnderLoadTests(ITestOutputHelper output)
         {
             // Alternate: memfs (the server's own data) and loopback (acknowledged writes checkable afterwards).
             bool loopback = round % 2 == 1;
-            string context = $"round {round} ({(loopback ? "loopback" : "memfs")}, seed {seed})";
-            var (took, acked) = OneRound(loopback, random.Next(0, 400), context);
+            var signal = Signals[round / 2 % Signals.Length];
+            string context = $"round {round} ({(loopback ? "loopback" : "memfs")}, {signal.Name}, seed {seed})";
+            var (took, acked) = OneRound(loopback, signal.Number, random.Next(0, 400), context);
             if (took > slowest) slowest = took;
             acknowledged += acked;
         }
         output.WriteLine($"{Rounds} rounds in {started.Elapsed.TotalSeconds:0.0} s; slowest exit after the signal {slowest.TotalMilliseconds:0} ms; {acknowledged} acknowledged records checked");
     }
 
-    private static (TimeSpan Took, int Acknowledged) OneRound(bool loopback, int delayMs, string context)
+    private static (TimeSpan Took, int Acknowledged) OneRound(bool loopback, int signal, int delayMs, string context)
     {
         string mnt = Directory.CreateTempSubdirectory("df-sig-").FullName;
         string? source = loopback ? Directory.CreateTempSubdirectory("df-sig-src-").FullName : null;
@@ -90,8 +92,8 @@ public sealed class SignalUnderLoadTests(ITestOutputHelper output)
             Thread.Sleep(delayMs);
 
             var signalled = Stopwatch.StartNew();
-            server.Signal(SIGTERM);
-            server.AssertExits(Bound, $"SIGTERM in {context}");
+            server.Signal(signal);
+            server.AssertExits(Bound, $"the signal in {context}");
             var took = signalled.Elapsed;
             Assert.True(server.ExitCode == 0, $"{context}: exit {server.ExitCode}\n{server.StdOut}{server.StdErr}");
             Assert.True(took <= Bound, $"{context}: exited after {took.TotalSeconds:0.0} s");
