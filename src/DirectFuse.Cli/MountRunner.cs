@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using DirectFuse.Cli.Commands;
 using DirectFuse.LowLevel;
 using DirectFuse.Session;
@@ -8,15 +7,29 @@ using Microsoft.Extensions.Logging;
 
 namespace DirectFuse.Cli;
 
-/// <summary>Mounts a file system, serves it in the foreground, and unmounts on SIGINT/SIGTERM.</summary>
+/// <summary>Mounts a file system, serves it in the foreground, and unmounts on SIGINT, SIGTERM, SIGHUP or SIGQUIT.</summary>
 internal static class MountRunner
 {
-    public static async Task<int> RunAsync(ParseResult result, CommonOptions common, string mountPoint, string subtype,
-        Func<LowLevelFileSystem> createFileSystem, CancellationToken cancellationToken, Func<LowLevelFileSystem, string>? describe = null,
+    /// <summary>After a signal: how long clients with open files keep the lazily detached mount before the connection is aborted.</summary>
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(1);
+    /// <summary>After the abort: how long the workers get to finish the handlers they are in.</summary>
+    private static readonly TimeSpan ShutdownAfterAbort = TimeSpan.FromSeconds(3);
+    /// <summary>
+    /// From the signal to the watchdog forcing the mount away, which then exits within 3 s more: 9 s at worst,
+    /// under the 10 s an admin should have to wait (a service manager waits longer: systemd 90 s). Above grace
+    /// and after-abort together plus an unmount, so that the watchdog only acts when the kernel itself keeps
+    /// the shutdown waiting.
+    /// </summary>
+    private static readonly TimeSpan ShutdownBound = TimeSpan.FromSeconds(6);
+
+    public static int Run(ParseResult result, CommonOptions common, string mountPoint, string subtype,
+        Func<LowLevelFileSystem> createFileSystem, Func<LowLevelFileSystem, string>? describe = null,
         Func<LowLevelFileSystem, FuseSession, ILogger, IDisposable?>? whileMounted = null, Func<MountOptions, MountOptions>? secureOptions = null,
         MountPointKind mountPointKind = MountPointKind.Directory)
     {
         if (Check(result, common, mountPoint, mountPointKind) is { } problem) return Fail(problem);
+        // Before the mount exists: from then on a signal must unmount, never kill the process.
+        using var signals = new ShutdownSignals();
         MountOptions mountOptions;
         try
         {
@@ -27,6 +40,7 @@ internal static class MountRunner
             return Fail(e.Message);
         }
         if (secureOptions is not null) mountOptions = secureOptions(mountOptions);
+        if (AutoUnmountChecks.Warning(mountOptions, Path.GetFullPath(mountPoint)) is { } warning) Console.Error.WriteLine($"directfuse: {warning}");
         int threads = result.GetValue(common.Threads);
         bool debug = result.GetValue(common.Debug);
 
@@ -54,31 +68,34 @@ internal static class MountRunner
         {
             return Fail(e.Message);
         }
-        using (session)
-        using (whileMounted?.Invoke(fs, session, loggerFactory.CreateLogger("directfuse")))
+        ShutdownWatchdog? watchdog = null;
+        try
         {
-            Console.WriteLine($"directfuse: {subtype} mounted on {session.MountPoint} ({session.Connection.KernelMajor}.{session.Connection.KernelMinor} kernel protocol, {threads} threads{(describe is null ? "" : ", " + describe(fs))})");
-            Console.WriteLine("directfuse: serving until unmounted or interrupted (Ctrl-C)");
-            try
+            using (session)
+            using (whileMounted?.Invoke(fs, session, loggerFactory.CreateLogger("directfuse")))
             {
-                // SIGINT and SIGTERM arrive as the command line's cancellation; SIGHUP and SIGQUIT unmount the same
-                // way (libfuse ends on HUP too) instead of killing the server and leaving a dead mount behind.
-                using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
-                using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Stop);
-                string reason = await session.WaitAsync(stop.Token);
-
-                void Stop(PosixSignalContext signal)
+                Console.WriteLine($"directfuse: {subtype} mounted on {session.MountPoint} ({session.Connection.KernelMajor}.{session.Connection.KernelMinor} kernel protocol, {threads} threads{(describe is null ? "" : ", " + describe(fs))})");
+                Console.WriteLine("directfuse: serving until unmounted or interrupted (Ctrl-C)");
+                // Waited for on this (main) thread, not awaited: nothing of the shutdown depends on the thread pool,
+                // which handlers under load may keep busy.
+                WaitHandle.WaitAny([signals.WaitHandle, ((IAsyncResult)session.Completion).AsyncWaitHandle]);
+                if (signals.Received)
                 {
-                    signal.Cancel = true;
-                    stop.Cancel();
+                    Console.WriteLine($"directfuse: {signals.Name} received, unmounting");
+                    watchdog = ShutdownWatchdog.Start(session, ShutdownBound);
+                    if (!session.Shutdown(ShutdownGrace, ShutdownAfterAbort))
+                        Console.Error.WriteLine("directfuse: a handler did not return after the connection was aborted; exiting anyway (the mount is gone)");
+                    Console.WriteLine("directfuse: unmounted");
                 }
-                Console.WriteLine($"directfuse: {reason}");
+                else
+                {
+                    Console.WriteLine($"directfuse: {session.Completion.Result}");
+                }
             }
-            catch (OperationCanceledException)
-            {
-                Console.WriteLine("directfuse: interrupted, unmounting");
-            }
+        }
+        finally
+        {
+            watchdog?.Dispose();
         }
         return 0;
     }

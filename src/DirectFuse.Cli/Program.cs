@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using DirectFuse.Cli.Commands;
 
 namespace DirectFuse.Cli;
@@ -14,6 +15,11 @@ public static class Program
             UnmountCommand.Create(),
             RegionsCommand.Create(),
         };
-        return root.Parse(args).Invoke();
+        var parsed = root.Parse(args);
+        // The mount command handles SIGINT, SIGTERM, SIGHUP and SIGQUIT itself (ShutdownSignals): System.CommandLine's
+        // handling would end the process 2 s after the signal, in the middle of unmounting.
+        var invocation = new InvocationConfiguration();
+        if (parsed.CommandResult.Parent is CommandResult { Command.Name: "mount" }) invocation.ProcessTerminationTimeout = null;
+        return parsed.Invoke(invocation);
     }
 }

@@ -23,14 +23,14 @@ internal static partial class DirectMmapCommands
         var command = new Command("fmmap", $"One file, '{FmmapFileSystem.FileName}', whose mapping is a region private to each UID (the 2010 thread's example)")
             { mountPoint, size, quota, policy, mode, sync };
         common.AddTo(command);
-        command.SetAction((result, cancellationToken) =>
+        command.SetAction(result =>
         {
-            if (!TryParse(result, size, out long regionSize) || !TryParse(result, quota, out long quotaBytes) || !CheckMode(result.GetValue(mode))) return Task.FromResult(1);
+            if (!TryParse(result, size, out long regionSize) || !TryParse(result, quota, out long quotaBytes) || !CheckMode(result.GetValue(mode))) return 1;
             // Regions are whole pages: round here so the maximum region size covers what the policy asks for.
             long bytes = (regionSize + MmapAddressSpace.PageSize - 1) / MmapAddressSpace.PageSize * MmapAddressSpace.PageSize;
             int syncMs = result.GetValue(sync);
             if ((OptionChecks.FitsQuota("--size", bytes, quotaBytes, "every open would fail with EDQUOT") ?? OptionChecks.SyncInterval(syncMs)) is { } problem)
-                return Task.FromResult(MountRunner.Fail(problem));
+                return MountRunner.Fail(problem);
             var chosen = result.GetValue(policy) switch
             {
                 "pid" => RegionPolicy.PerProcess(bytes),
@@ -38,9 +38,8 @@ internal static partial class DirectMmapCommands
                 _ => RegionPolicy.PerUid(bytes),
             };
             var options = new MmapAddressSpaceOptions { Quota = quotaBytes, MaxRegionSize = bytes };
-            return MountRunner.RunAsync(result, common, result.GetRequiredValue(mountPoint), "fmmap",
+            return MountRunner.Run(result, common, result.GetRequiredValue(mountPoint), "fmmap",
                 () => new FmmapFileSystem(bytes, chosen, ParseMode(result.GetValue(mode)), options),
-                cancellationToken,
                 fs => Describe(((FmmapFileSystem)fs).Binder, $"{result.GetValue(policy)} regions of {ByteSize.Format(bytes)}, quota {ByteSize.Format(quotaBytes)}"),
                 (fs, session, logger) => Serve(session, logger, ((FmmapFileSystem)fs).Binder, null, syncMs));
         });
@@ -58,16 +57,15 @@ internal static partial class DirectMmapCommands
         var command = new Command("shmfs", "A memory file system in which every regular file is a region clients map directly")
             { mountPoint, quota, maxFile, mode };
         common.AddTo(command);
-        command.SetAction((result, cancellationToken) =>
+        command.SetAction(result =>
         {
-            if (!TryParse(result, quota, out long quotaBytes) || !CheckMode(result.GetValue(mode))) return Task.FromResult(1);
+            if (!TryParse(result, quota, out long quotaBytes) || !CheckMode(result.GetValue(mode))) return 1;
             long maxBytes = quotaBytes;
-            if (result.GetValue(maxFile) != QuotaWord && !TryParse(result, maxFile, out maxBytes)) return Task.FromResult(1);
-            if (OptionChecks.FitsQuota("--max-file", maxBytes, quotaBytes, "no file could ever grow that large") is { } problem) return Task.FromResult(MountRunner.Fail(problem));
+            if (result.GetValue(maxFile) != QuotaWord && !TryParse(result, maxFile, out maxBytes)) return 1;
+            if (OptionChecks.FitsQuota("--max-file", maxBytes, quotaBytes, "no file could ever grow that large") is { } problem) return MountRunner.Fail(problem);
             var options = new MmapAddressSpaceOptions { Quota = quotaBytes, MaxRegionSize = maxBytes };
-            return MountRunner.RunAsync(result, common, result.GetRequiredValue(mountPoint), "shmfs",
+            return MountRunner.Run(result, common, result.GetRequiredValue(mountPoint), "shmfs",
                 () => new ShmFileSystem(options, ParseMode(result.GetValue(mode))),
-                cancellationToken,
                 fs => Describe(((ShmFileSystem)fs).Binder, $"quota {ByteSize.Format(quotaBytes)}"),
                 (fs, session, logger) =>
                 {

@@ -25,9 +25,9 @@ internal static class MountCommand
         var mountPoint = MountPointArgument();
         var command = new Command("memfs", "An in-memory POSIX file system") { mountPoint };
         common.AddTo(command);
-        command.SetAction((result, cancellationToken) =>
-            MountRunner.RunAsync(result, common, result.GetRequiredValue(mountPoint), "memfs",
-                () => new MemFileSystem(), cancellationToken));
+        command.SetAction(result =>
+            MountRunner.Run(result, common, result.GetRequiredValue(mountPoint), "memfs",
+                () => new MemFileSystem()));
         return command;
     }
 
@@ -46,13 +46,12 @@ internal static class MountCommand
         };
         var command = new Command("loopback", "Mirror a directory (passthrough when root and the kernel allows)") { source, mountPoint, noPassthrough, noXattr, alwaysFlush, noDirCache, uncheckedOthers };
         common.AddTo(command);
-        command.SetAction((result, cancellationToken) =>
+        command.SetAction(result =>
         {
             string src = Path.GetFullPath(result.GetRequiredValue(source));
-            if (!Directory.Exists(src)) return Task.FromResult(MountRunner.Fail($"source directory '{src}' does not exist"));
-            return MountRunner.RunAsync(result, common, result.GetRequiredValue(mountPoint), "loopback",
+            if (!Directory.Exists(src)) return MountRunner.Fail($"source directory '{src}' does not exist");
+            return MountRunner.Run(result, common, result.GetRequiredValue(mountPoint), "loopback",
                 () => new LoopbackFileSystem(src, new LoopbackOptions { UsePassthrough = !result.GetValue(noPassthrough), Xattrs = !result.GetValue(noXattr), ElideNoOpFlush = !result.GetValue(alwaysFlush), CacheDirectoryListings = !result.GetValue(noDirCache) }),
-                cancellationToken,
                 fs => ((LoopbackFileSystem)fs).Describe(),
                 secureOptions: options => CheckedForOtherUsers(options, result.GetValue(uncheckedOthers)));
         });
@@ -82,13 +81,19 @@ internal static class MountCommand
             DefaultValueFactory = _ => "pagecache",
         };
         mmap.AcceptOnlyFromAmong("pagecache", "passthrough", "none");
-        var command = new Command("ossdsp", "An OSS playback device (/dev/dsp) whose output goes to a WAV file") { devicePath, wav, raw, mmap };
+        var forceAutoUnmount = new Option<bool>(AutoUnmountChecks.ForceOption)
+        {
+            Description = "Allow -o auto_unmount on a RAM-backed path such as /dev (after a crash, clients would write into memory)",
+        };
+        var command = new Command("ossdsp", "An OSS playback device (/dev/dsp) whose output goes to a WAV file") { devicePath, wav, raw, mmap, forceAutoUnmount };
         common.AddTo(command);
-        command.SetAction(async (result, cancellationToken) =>
+        command.SetAction(result =>
         {
             string path = Path.GetFullPath(result.GetRequiredValue(devicePath));
             // Before the device file or the WAV file is created.
             if (MountRunner.Check(result, common, path, MountPointKind.File) is { } problem) return MountRunner.Fail(problem);
+            if (!result.GetValue(forceAutoUnmount) && AutoUnmountChecks.DeviceRefusal(result.GetValue(common.MountOptions) ?? [], path) is { } refusal)
+                return MountRunner.Fail(refusal);
             var mode = result.GetValue(mmap) switch
             {
                 "passthrough" => DirectFuse.DirectMmap.DirectMmapMode.Passthrough,
@@ -109,7 +114,7 @@ internal static class MountCommand
                 sink = new WavSink(Path.GetFullPath(result.GetRequiredValue(wav)), rawOut);
                 device = new OssDspDevice(sink, mmap: mode != DirectFuse.DirectMmap.DirectMmapMode.None);
                 var host = new DirectFuse.Devices.DeviceFileSystem(device, new DirectFuse.Devices.DeviceHostOptions { MmapMode = mode });
-                return await MountRunner.RunAsync(result, common, path, "ossdsp", () => host, cancellationToken,
+                return MountRunner.Run(result, common, path, "ossdsp", () => host,
                     _ => $"mmap: {host.MmapMode.ToString().ToLowerInvariant()} ({host.MmapModeReason}), wav: {result.GetValue(wav)}",
                     mountPointKind: MountPointKind.File);
             }

@@ -108,21 +108,38 @@ public sealed partial class FuseSession : IDisposable
     /// <summary>Waits until the session ends (external unmount, Dispose, or cancellation of the wait).</summary>
     public Task<string> WaitAsync(CancellationToken cancellationToken = default) => Completion.WaitAsync(cancellationToken);
 
-    public void Dispose()
+    /// <summary>
+    /// Aborts the connection (every pending and future request fails with ENOTCONN) and detaches the mount
+    /// lazily, whatever a <see cref="Shutdown"/> on another thread is waiting for. For a bounded shutdown that
+    /// must end even if unmounting hangs. Returns true once the mount is gone.
+    /// </summary>
+    public bool ForceUnmount() => _mount.ForceUnmount();
+
+    public void Dispose() => Shutdown(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5));
+
+    /// <summary>
+    /// Unmounts (lazily if a client keeps the mount busy), gives clients with open files up to
+    /// <paramref name="grace"/> to let go, then aborts the connection and waits up to <paramref name="afterAbort"/>
+    /// for the workers. Returns false if a worker is still inside a handler that does not return; the mount is
+    /// gone either way. Only the first call (or Dispose) acts.
+    /// </summary>
+    public bool Shutdown(TimeSpan grace, TimeSpan afterAbort)
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return _workers.Running == 0;
         _mount.Unmount();
         // A lazy unmount leaves the connection alive while files on it are open; abort it then.
-        if (!_workers.Join(TimeSpan.FromSeconds(2)))
+        if (!_workers.Join(grace))
         {
             _mount.Abort();
-            _workers.Join(TimeSpan.FromSeconds(5));
+            _workers.Join(afterAbort);
         }
+        bool stopped = _workers.Running == 0;
         // The last worker runs Destroy; while workers still serve (a lazily detached mount that a client keeps
         // busy, and no right to abort it) the file system must stay alive for them.
-        if (_workers.Running == 0)
+        if (stopped)
             foreach (var channel in _channels) channel.Dispose();
         _mount.Dispose();
+        return stopped;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Mounted {MountPoint} with {Threads} worker threads via {How}")]

@@ -213,6 +213,24 @@ internal sealed partial class FuseMount : IDisposable
         }
     }
 
+    /// <summary>
+    /// Last resort when an orderly shutdown hangs (an unmount waiting on a handler that never answers): aborts
+    /// the connection, then detaches the mount lazily even while <see cref="Unmount"/> is still running.
+    /// Returns true once our mount is no longer in the mount table.
+    /// </summary>
+    public bool ForceUnmount()
+    {
+        Abort();
+        if (!IsStillMounted()) return true;
+        if (!ViaFusermount) Libc.umount2(MountPoint, Libc.MNT_DETACH);
+        else RunFusermountUnmount(MountPoint, _logger);
+        return !IsStillMounted();
+    }
+
+    /// <summary>True while our connection is the mount at <see cref="MountPoint"/> (not unmounted from outside or by us).</summary>
+    private bool IsStillMounted() =>
+        MountTable.FindDeviceMinor(MountPoint, "fuse") is { } minor && (ConnectionId is not { } id || minor == id);
+
     public void Dispose()
     {
         Unmount();

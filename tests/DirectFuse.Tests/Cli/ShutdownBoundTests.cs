@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using DirectFuse.Interop;
+using DirectFuse.LowLevel;
+using DirectFuse.Tests.Infrastructure;
+
+namespace DirectFuse.Tests.Cli;
+
+/// <summary>
+/// The shutdown the CLI runs on a signal (<see cref="DirectFuse.Session.FuseSession.Shutdown"/>) is bounded even
+/// when handlers never return: one that blocks its worker thread and one whose task never completes.
+/// </summary>
+public sealed class ShutdownBoundTests
+{
+    [Fact]
+    public void Shutdown_unmounts_and_returns_in_bounded_time_with_handlers_that_never_return()
+    {
+        var fs = new HangingFileSystem();
+        using var mount = TempMount.Create(fs, new DirectFuse.Session.FuseSessionOptions { Threads = 2 });
+        var clients = new[] { "hang-sync", "hang-async" }.Select(name => StartStat(mount[name])).ToList();
+        try
+        {
+            Assert.True(fs.SyncEntered.Wait(TimeSpan.FromSeconds(10)), "the blocking lookup never reached the server");
+            Assert.True(fs.AsyncEntered.Wait(TimeSpan.FromSeconds(10)), "the never-ending lookup never reached the server");
+
+            var watch = Stopwatch.StartNew();
+            bool stopped = mount.Session.Shutdown(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"Shutdown took {watch.Elapsed.TotalSeconds:0.0} s");
+            Assert.False(stopped, "a worker blocked in a handler cannot have stopped");
+            Assert.False(Mounts.IsFuseMounted(mount.Path), "the mount outlived the shutdown");
+            foreach (var client in clients)
+            {
+                // The abort answers their lookups with ENOTCONN: no client hangs on a dead server.
+                Assert.True(client.WaitForExit(10_000), "a client still waits on the aborted connection");
+                Assert.NotEqual(0, client.ExitCode);
+            }
+        }
+        finally
+        {
+            fs.Release.Set(); // lets the blocked worker thread end with the test
+            foreach (var client in clients)
+            {
+                if (!client.HasExited) client.Kill();
+                client.WaitForExit();
+                client.Dispose();
+            }
+        }
+    }
+
+    private static Process StartStat(string path)
+    {
+        var psi = new ProcessStartInfo("stat", path) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        return Process.Start(psi) ?? throw new InvalidOperationException("could not start stat");
+    }
+
+    /// <summary>Lookups of hang-sync block the worker thread until released; of hang-async, never complete.</summary>
+    private sealed class HangingFileSystem : LowLevelFileSystem
+    {
+        public ManualResetEventSlim SyncEntered { get; } = new();
+        public ManualResetEventSlim AsyncEntered { get; } = new();
+        public ManualResetEventSlim Release { get; } = new();
+
+        public override ValueTask<Result<EntryReply>> LookupAsync(FuseContext context, NodeId parent, FileName name, CancellationToken cancellationToken)
+        {
+            if (name.Equals("hang-sync"))
+            {
+                SyncEntered.Set();
+                Release.Wait(); // deliberately deaf to cancellation
+                return new(Errno.ENOENT);
+            }
+            if (name.Equals("hang-async"))
+            {
+                AsyncEntered.Set();
+                return new(new TaskCompletionSource<Result<EntryReply>>().Task); // deliberately never completes
+            }
+            return new(Errno.ENOENT);
+        }
+    }
+}
