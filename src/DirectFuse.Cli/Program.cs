@@ -4,7 +4,7 @@ using DirectFuse.Cli.Commands;
 
 namespace DirectFuse.Cli;
 
-/// <summary>The <c>directfuse</c> command: mount the example file systems, unmount.</summary>
+/// <summary>The <c>directfuse</c> command: mount the example file systems, unmount, show regions, serve CUSE devices.</summary>
 public static class Program
 {
     public static int Main(string[] args)
@@ -14,12 +14,13 @@ public static class Program
             MountCommand.Create(),
             UnmountCommand.Create(),
             RegionsCommand.Create(),
+            CuseCommand.Create(),
         };
         var parsed = root.Parse(args);
-        // The mount command handles SIGINT, SIGTERM, SIGHUP and SIGQUIT itself (ShutdownSignals): System.CommandLine's
-        // handling would end the process 2 s after the signal, in the middle of unmounting.
+        // The mount and cuse commands handle SIGINT, SIGTERM, SIGHUP and SIGQUIT themselves (ShutdownSignals):
+        // System.CommandLine's handling would end the process 2 s after the signal, in the middle of unmounting.
         var invocation = new InvocationConfiguration();
-        if (parsed.CommandResult.Parent is CommandResult { Command.Name: "mount" }) invocation.ProcessTerminationTimeout = null;
+        if (parsed.CommandResult.Parent is CommandResult { Command.Name: "mount" or "cuse" }) invocation.ProcessTerminationTimeout = null;
         return parsed.Invoke(invocation);
     }
 }
