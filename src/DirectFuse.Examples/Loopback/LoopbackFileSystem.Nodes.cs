@@ -99,7 +99,7 @@ public sealed unsafe partial class LoopbackFileSystem
         delegate*<int, byte*, uint, uint, byte*, int> create)
     {
         Span<byte> z = stackalloc byte[name.Length + 1];
-        Terminate(name, z);
+        TerminateEntry(name, z);
         Span<byte> t = stackalloc byte[target.Length + 1];
         Terminate(target, t);
         fixed (byte* p = z)
@@ -141,7 +141,7 @@ public sealed unsafe partial class LoopbackFileSystem
         var inode = InodeOf(node);
         var dir = InodeOf(newParent);
         Span<byte> z = stackalloc byte[newName.Length + 1];
-        Terminate(newName, z);
+        TerminateEntry(newName, z);
         Span<byte> proc = stackalloc byte[ProcPathSize];
         ProcPath(inode.Fd, proc);
         fixed (byte* p = z)
@@ -165,7 +165,7 @@ public sealed unsafe partial class LoopbackFileSystem
     {
         var dir = InodeOf(parent);
         Span<byte> z = stackalloc byte[name.Length + 1];
-        Terminate(name, z);
+        TerminateEntry(name, z);
         fixed (byte* p = z) return NativeMethods.unlinkat(dir.Fd, p, flags) < 0 ? Errno.Last : Errno.Ok;
     }
 
@@ -174,9 +174,9 @@ public sealed unsafe partial class LoopbackFileSystem
         var from = InodeOf(parent);
         var to = InodeOf(newParent);
         Span<byte> a = stackalloc byte[name.Length + 1];
-        Terminate(name, a);
+        TerminateEntry(name, a);
         Span<byte> b = stackalloc byte[newName.Length + 1];
-        Terminate(newName, b);
+        TerminateEntry(newName, b);
         fixed (byte* pa = a)
         fixed (byte* pb = b)
             return Done(NativeMethods.renameat2(from.Fd, pa, to.Fd, pb, (uint)flags) < 0 ? Errno.Last : Errno.Ok);
