@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using DirectFuse.Interop;
 using DirectFuse.LowLevel;
 using DirectFuse.Session;
 using Microsoft.Extensions.Logging;
@@ -7,12 +7,12 @@ namespace DirectFuse.Fuzz;
 
 /// <summary>
 /// The kernel's end of a connection, as the protocol tests' fake kernel: a SOCK_SEQPACKET socketpair (one
-/// message per read and write, like /dev/fuse) whose other end is served by the real engine's workers.
+/// message per read and write, like /dev/fuse) whose other end is served by the real engine's workers. The
+/// engine's own libc bindings serve both ends.
 /// </summary>
-internal sealed unsafe partial class FuzzKernel : IDisposable
+internal sealed unsafe class FuzzKernel : IDisposable
 {
-    private const int AF_UNIX = 1, SOCK_SEQPACKET = 5, SOCK_CLOEXEC = 0x80000, EINTR = 4;
-    private const short POLLIN = 1;
+    private const int EINTR = 4;
 
     private int _kernelFd;
     private readonly List<Thread> _workers = [];
@@ -22,8 +22,8 @@ internal sealed unsafe partial class FuzzKernel : IDisposable
     public FuzzKernel(LowLevelFileSystem fileSystem, bool cuse, int workers, ILogger logger)
     {
         int* sv = stackalloc int[2];
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-            throw new InvalidOperationException($"socketpair failed: errno {Marshal.GetLastPInvokeError()}");
+        if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_SEQPACKET | Libc.SOCK_CLOEXEC, 0, sv) != 0)
+            throw new InvalidOperationException($"socketpair failed: errno {Libc.LastErrno}");
         _kernelFd = sv[0];
         Channel = new FuseChannel(sv[1], "fuzz");
         Core = new FuseSessionCore(fileSystem, new FuseSessionOptions { MaxWrite = MaxWrite, Threads = workers }, logger)
@@ -66,20 +66,20 @@ internal sealed unsafe partial class FuzzKernel : IDisposable
     public bool Send(ReadOnlySpan<byte> message)
     {
         fixed (byte* p = message)
-            return write(_kernelFd, p, message.Length) == message.Length;
+            return Libc.write(_kernelFd, p, message.Length) == message.Length;
     }
 
     /// <summary>The next message from the engine (its exact bytes), or null if none comes within <paramref name="timeoutMs"/>.</summary>
     public ReadOnlySpan<byte> TryRead(int timeoutMs, out bool got)
     {
         got = false;
-        var pfd = new PollFd { Fd = _kernelFd, Events = POLLIN };
+        var pfd = new Libc.PollFd { Fd = _kernelFd, Events = Libc.POLLIN };
         int rc;
-        do rc = poll(&pfd, 1, timeoutMs);
-        while (rc < 0 && Marshal.GetLastPInvokeError() == EINTR);
+        do rc = Libc.poll(&pfd, 1, timeoutMs);
+        while (rc < 0 && Libc.LastErrno == EINTR);
         if (rc <= 0) return default;
         nint n;
-        fixed (byte* p = _readBuffer) n = read(_kernelFd, p, _readBuffer.Length);
+        fixed (byte* p = _readBuffer) n = Libc.read(_kernelFd, p, _readBuffer.Length);
         if (n < 0) return default;
         got = true;
         return _readBuffer.AsSpan(0, (int)n);
@@ -90,7 +90,7 @@ internal sealed unsafe partial class FuzzKernel : IDisposable
     {
         int fd = Interlocked.Exchange(ref _kernelFd, -1);
         if (fd < 0) return true;
-        close(fd);
+        Libc.close(fd);
         long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         foreach (var t in _workers)
             if (!t.Join(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64)))) return false;
@@ -100,27 +100,4 @@ internal sealed unsafe partial class FuzzKernel : IDisposable
     }
 
     public void Dispose() => Stop(TimeSpan.FromSeconds(10));
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short REvents;
-    }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int socketpair(int domain, int type, int protocol, int* sv);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial nint read(int fd, byte* buf, nint count);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial nint write(int fd, byte* buf, nint count);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int close(int fd);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int poll(PollFd* fds, nuint nfds, int timeout);
 }
