@@ -43,7 +43,8 @@ internal sealed partial class FuseDispatcher
         {
             Valid = a.Valid,
             Handle = (a.Valid & SetAttrValid.Fh) != 0 ? new FileHandle(a.Fh) : null,
-            Size = (long)a.FileSize,
+            // A size to truncate to is a file offset: 2^63 or more is malformed, not a negative length.
+            Size = (a.Valid & SetAttrValid.Size) != 0 ? r.FileOffset(a.FileSize) : (long)a.FileSize,
             Mode = a.Mode,
             Uid = a.Uid,
             Gid = a.Gid,

@@ -161,8 +161,9 @@ public sealed class MalformedRequestTests
         Assert.Equal(EINVAL, k.Call(FuseOpcode.SetXattr, 1, setxattr).Error);
         Assert.Equal(ERANGE, k.Call(FuseOpcode.SetXattr, 1, Bytes.Concat(Bytes.Of(new FuseSetXattrIn { ValueSize = 0 }), Bytes.Name(""))).Error);
         Assert.Equal(EINVAL, k.Call(FuseOpcode.Ioctl, 1, Bytes.Join(Bytes.Of(new FuseIoctlIn { Fh = 1, InSize = 0x8000_0000 }), data)).Error);
+        Assert.Equal(EINVAL, k.Call(FuseOpcode.SetAttr, 1, new FuseSetAttrIn { Valid = SetAttrValid.Size, FileSize = 1UL << 63 }).Error);
         Assert.Empty(fs.Calls);
-        AssertOneWarningEach(logger, 7);
+        AssertOneWarningEach(logger, 8);
         // The same requests with honest lengths reach the file system.
         Assert.Equal(0, k.Call(FuseOpcode.Write, 1, Bytes.Join(Bytes.Of(new FuseWriteIn { Fh = 1, WriteSize = 16, Offset = long.MaxValue }), data)).Error);
         Assert.Equal(["write:"], fs.Calls);
