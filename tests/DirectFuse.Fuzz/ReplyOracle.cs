@@ -56,6 +56,7 @@ internal static class ReplyOracle
             case FuseOpcode.Read or FuseOpcode.ReadDir or FuseOpcode.ReadDirPlus when args.Length >= 24:
                 uint size = BinaryPrimitives.ReadUInt32LittleEndian(args[16..]);
                 if (payload.Length > size) return $"{op} of {size} bytes answered with {payload.Length}";
+                if (op != FuseOpcode.Read) return CheckListing(payload, plus: op == FuseOpcode.ReadDirPlus);
                 break;
             case FuseOpcode.GetXattr or FuseOpcode.ListXattr when args.Length >= 4:
                 uint asked = BinaryPrimitives.ReadUInt32LittleEndian(args);
@@ -76,6 +77,29 @@ internal static class ReplyOracle
                 uint outSize = BinaryPrimitives.ReadUInt32LittleEndian(args[28..]);
                 if (!retry && payload.Length - 16 > outSize) return $"IOCTL with out_size {outSize} answered with {payload.Length - 16} bytes of output";
                 break;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// A listing is whole fuse_dirent records (fuse_entry_out first with READDIRPLUS), 8-byte aligned, and every
+    /// name one directory entry: what a file system lists is what it was let create, so a name with '/' or
+    /// over NAME_MAX here got past the request reader.
+    /// </summary>
+    private static string? CheckListing(ReadOnlySpan<byte> payload, bool plus)
+    {
+        const int EntryOut = 128, DirentHeader = 24;
+        int header = (plus ? EntryOut : 0) + DirentHeader;
+        while (payload.Length > 0)
+        {
+            if (payload.Length < header) return $"listing ends in a partial record ({payload.Length} bytes)";
+            int nameLength = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(payload[(header - 8)..]), int.MaxValue);
+            int record = (header + nameLength + 7) & ~7;
+            if (nameLength > payload.Length - header || record > payload.Length) return $"listing record of name length {nameLength} overruns the reply";
+            var name = payload.Slice(header, nameLength);
+            if (nameLength == 0 || nameLength > 255 || name.Contains((byte)'/') || name.Contains((byte)0))
+                return $"listing holds the invalid name '{System.Text.Encoding.UTF8.GetString(name)}' ({nameLength} bytes)";
+            payload = payload[record..];
         }
         return null;
     }

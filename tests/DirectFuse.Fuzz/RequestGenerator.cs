@@ -144,7 +144,8 @@ internal sealed class RequestGenerator(Random rng, bool cuse)
                 w.U32(OpenFlags() | 0x40).U32(Mode()).U32(0x12).U32((uint)rng.Next(4)).Raw(Name());
                 break;
             case FuseOpcode.Read or FuseOpcode.ReadDir or FuseOpcode.ReadDirPlus:
-                w.U64(Handle()).U64(Offset()).U32(Size()).U32(0).U64(U64()).U32(OpenFlags()).U32(0);
+                // Offset 0 often: a listing from its start holds the names the file system has.
+                w.U64(Handle()).U64(rng.Next(4) == 0 ? 0 : Offset()).U32(Size()).U32(0).U64(U64()).U32(OpenFlags()).U32(0);
                 break;
             case FuseOpcode.Write:
                 var data = new byte[rng.Next(3) == 0 ? rng.Next(0, 70000) : rng.Next(0, 64)];
