@@ -188,7 +188,7 @@ internal sealed class FuseRequest
 
     /// <summary>A file offset: the kernel's loff_t is signed, so one of 2^63 or more is malformed.</summary>
     public long FileOffset(ulong offset) =>
-        offset > long.MaxValue ? throw new MalformedRequestException($"{Opcode}: offset {offset} is past the largest file offset") : (long)offset;
+        offset > long.MaxValue ? throw new MalformedRequestException($"{Opcode}: {offset} is past the largest file offset (2^63 - 1)") : (long)offset;
 
     public ReadOnlySpan<byte> Extensions => _in.AsSpan(ArgsEnd, Length - ArgsEnd);
 
