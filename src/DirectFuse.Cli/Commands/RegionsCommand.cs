@@ -14,14 +14,21 @@ internal static class RegionsCommand
     {
         var mountPoint = new Argument<string>("MOUNTPOINT") { Description = "The mount point of a running fmmap or shmfs server" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var timeout = new Option<double>("--timeout")
+        {
+            Description = "Seconds to wait for the server's report (a busy or emulated machine may need more)",
+            DefaultValueFactory = _ => RegionReportClient.DefaultTimeout.TotalSeconds,
+        };
         var command = new Command("regions", "Show each region's offset, size, resident bytes, share key and open count, and the totals against the quota")
-            { mountPoint, json };
+            { mountPoint, json, timeout };
         command.SetAction(async (result, cancellationToken) =>
         {
             RegionReport report;
             try
             {
-                report = await RegionReportClient.QueryAsync(result.GetRequiredValue(mountPoint), cancellationToken);
+                double seconds = result.GetValue(timeout);
+                if (!(seconds > 0 && seconds <= 3600)) return MountRunner.Fail("--timeout must be between 0 and 3600 seconds");
+                report = await RegionReportClient.QueryAsync(result.GetRequiredValue(mountPoint), TimeSpan.FromSeconds(seconds), cancellationToken);
             }
             catch (RegionReportException e)
             {

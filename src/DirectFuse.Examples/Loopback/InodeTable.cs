@@ -3,26 +3,57 @@ using DirectFuse.Session;
 namespace DirectFuse.Examples.Loopback;
 
 /// <summary>
-/// One source inode the kernel knows: an O_PATH descriptor that every operation on it is relative to, and the
-/// kernel's lookup count. Keyed by (device, inode number) so that hard links and repeated lookups of one file
-/// share one node id, and with it one FUSE inode and one backing file.
+/// One source inode the kernel knows: an O_PATH descriptor that every operation on it is relative to (or, past
+/// the descriptor budget, a file handle to reopen one from), and the kernel's lookup count. Keyed by (device,
+/// inode number) so that hard links and repeated lookups of one file share one node id, and with it one FUSE
+/// inode and one backing file.
 /// </summary>
 internal sealed class Inode
 {
+    private readonly int _fd;
+    private readonly byte[]? _handle;
+    private readonly FileHandles? _handles;
+
     public Inode(ulong id, ulong dev, ulong ino, int fd, uint type)
     {
         Id = id;
         Dev = dev;
         Ino = ino;
-        Fd = fd;
+        _fd = fd;
         Type = type;
+    }
+
+    /// <summary>An inode kept by its file handle alone: each operation reopens it.</summary>
+    public Inode(ulong id, ulong dev, ulong ino, byte[] handle, FileHandles handles, uint type) : this(id, dev, ino, -1, type)
+    {
+        _handle = handle;
+        _handles = handles;
     }
 
     public ulong Id { get; }
     public ulong Dev { get; }
     public ulong Ino { get; }
-    /// <summary>The O_PATH|O_NOFOLLOW descriptor; closed when the lookup count drops to zero.</summary>
-    public int Fd { get; }
+    /// <summary>Whether the inode keeps its own O_PATH descriptor (closed when the lookup count drops to zero).</summary>
+    public bool HoldsDescriptor => _fd >= 0;
+
+    /// <summary>
+    /// An O_PATH descriptor for one operation. Throws ESTALE (or the reopen's errno) when an inode kept by its
+    /// handle is gone from the source: the kernel then looks the name up again.
+    /// </summary>
+    public PathDescriptor Path()
+    {
+        if (_fd >= 0) return new PathDescriptor(_fd, owned: false);
+        int fd = _handles!.Open(_handle!);
+        if (fd < 0) throw new FuseException(Errno.Last);
+        return new PathDescriptor(fd, owned: true);
+    }
+
+    /// <summary>Closes the inode's own descriptor, if it keeps one (the kernel forgot it).</summary>
+    public void CloseDescriptor()
+    {
+        if (_fd >= 0) NativeMethods.close(_fd);
+    }
+
     /// <summary>The S_IFMT bits, which never change for an inode.</summary>
     public uint Type { get; }
     public bool IsSymlink => Type == DirectFuse.LowLevel.StatMode.Symlink;
@@ -43,28 +74,45 @@ internal sealed class Inode
     internal int ListingChangesInARow;
 }
 
-/// <summary>Node ids to inodes and (dev, ino) to inodes, with lookup counting.</summary>
+/// <summary>
+/// Node ids to inodes and (dev, ino) to inodes, with lookup counting. Inodes keep an O_PATH descriptor each
+/// while fewer than <see cref="DescriptorBudget"/> do; past that, where the source supports file handles, new
+/// inodes keep only their handle, so the number of inodes the kernel may hold is not bounded by RLIMIT_NOFILE.
+/// </summary>
 internal sealed class InodeTable
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<ulong, Inode> _byId = [];
     private readonly Dictionary<(ulong Dev, ulong Ino), Inode> _byKey = [];
     private ulong _nextId = 2; // 1 is the root; ids are never reused, so the generation can stay 0.
+    private int _descriptors = 1; // the root's
 
-    public InodeTable(Inode root)
+    public InodeTable(Inode root, int descriptorBudget, FileHandles? handles)
     {
         Root = root;
+        DescriptorBudget = descriptorBudget;
+        Handles = handles;
         root.LookupCount = 1; // The kernel never forgets the root; this keeps it in the table for good.
         _byId.Add(root.Id, root);
         _byKey.Add((root.Dev, root.Ino), root);
     }
 
     public Inode Root { get; }
+    /// <summary>How many inodes keep their own descriptor at most (when handles can stand in for the rest).</summary>
+    public int DescriptorBudget { get; }
+    /// <summary>The source's file handles, or null where they cannot be used (then every inode keeps a descriptor).</summary>
+    public FileHandles? Handles { get; }
 
     public int Count
     {
         get { lock (_lock) return _byId.Count; }
     }
+
+    /// <summary>Inodes that keep their own descriptor now.</summary>
+    public int Descriptors => Volatile.Read(ref _descriptors);
+
+    /// <summary>True when a new inode would be kept by its handle: the caller should fetch one for <see cref="AddLookup"/>.</summary>
+    public bool WantsHandles => Handles is not null && Volatile.Read(ref _descriptors) >= DescriptorBudget;
 
     public Inode? Get(ulong id)
     {
@@ -73,12 +121,14 @@ internal sealed class InodeTable
     }
 
     /// <summary>
-    /// Adds one lookup reference to the inode (dev, ino), taking ownership of <paramref name="fd"/> for a new
-    /// entry; when the inode is already known the surplus descriptor is closed.
+    /// Adds one lookup reference to the inode (dev, ino), taking ownership of <paramref name="fd"/>: a new entry
+    /// keeps it, unless the descriptor budget is spent and <paramref name="handle"/> can stand in for it; a known
+    /// inode or a handle makes the descriptor surplus, and it is closed.
     /// </summary>
-    public Inode AddLookup(ulong dev, ulong ino, int fd, uint type)
+    public Inode AddLookup(ulong dev, ulong ino, int fd, uint type, byte[]? handle)
     {
         Inode inode;
+        bool keepFd = false;
         lock (_lock)
         {
             if (_byKey.TryGetValue((dev, ino), out var known))
@@ -88,13 +138,19 @@ internal sealed class InodeTable
             }
             else
             {
-                inode = new Inode(_nextId++, dev, ino, fd, type) { LookupCount = 1 };
+                if (handle is not null && Handles is not null && _descriptors >= DescriptorBudget)
+                    inode = new Inode(_nextId++, dev, ino, handle, Handles, type) { LookupCount = 1 };
+                else
+                {
+                    inode = new Inode(_nextId++, dev, ino, fd, type) { LookupCount = 1 };
+                    _descriptors++;
+                    keepFd = true;
+                }
                 _byId.Add(inode.Id, inode);
                 _byKey.Add((dev, ino), inode);
-                return inode;
             }
         }
-        NativeMethods.close(fd);
+        if (!keepFd) NativeMethods.close(fd);
         return inode;
     }
 
@@ -111,10 +167,11 @@ internal sealed class InodeTable
             {
                 _byId.Remove(id);
                 _byKey.Remove((inode.Dev, inode.Ino));
+                if (inode.HoldsDescriptor) _descriptors--;
                 gone = inode;
             }
         }
-        if (gone is not null) NativeMethods.close(gone.Fd);
+        gone?.CloseDescriptor();
     }
 
     /// <summary>Closes every descriptor (session end).</summary>
@@ -126,6 +183,7 @@ internal sealed class InodeTable
             all = [.. _byId.Values];
             _byId.Clear();
             _byKey.Clear();
+            _descriptors = 0;
         }
         foreach (var inode in all)
         {
@@ -133,7 +191,7 @@ internal sealed class InodeTable
             {
                 inode.Backing.Close();
             }
-            NativeMethods.close(inode.Fd);
+            inode.CloseDescriptor();
         }
     }
 }

@@ -29,9 +29,10 @@ public sealed unsafe partial class LoopbackFileSystem
         {
             int fd;
             Errno errno = Errno.Ok;
+            using (var dirPath = dir.Path())
             using (AsCaller(context))
             {
-                fd = NativeMethods.openat(dir.Fd, p, (flags | NativeMethods.O_CREAT | NativeMethods.O_CLOEXEC) & ~NativeMethods.O_NOFOLLOW, mode & 0xfff);
+                fd = NativeMethods.openat(dirPath.Fd, p, (flags | NativeMethods.O_CREAT | NativeMethods.O_CLOEXEC) & ~NativeMethods.O_NOFOLLOW, mode & 0xfff);
                 if (fd < 0) errno = Errno.Last;
             }
             if (fd < 0) return Done<CreateReply>(errno);

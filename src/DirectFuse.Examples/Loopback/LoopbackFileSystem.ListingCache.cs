@@ -21,13 +21,20 @@ public sealed unsafe partial class LoopbackFileSystem
 {
     private long _servedListingRequests;
 
+    /// <summary>
+    /// Whether listings are kept in the kernel: asked for, and the kernel has multigrain timestamps (6.13+).
+    /// Before that a change within the same clock tick as the last OPENDIR's statx leaves mtime and ctime as they
+    /// were, and a stale listing was seen on 6.12.
+    /// </summary>
+    private bool CachesListings => _options.CacheDirectoryListings && KernelRelease.AtLeast(6, 13);
+
     /// <summary>READDIR and READDIRPLUS requests the server answered (none for a listing the kernel had cached).</summary>
     public long ServedListingRequests => Interlocked.Read(ref _servedListingRequests);
 
     /// <summary>The OPENDIR reply flags for <paramref name="dir"/>, whose source directory is open as <paramref name="fd"/>.</summary>
     private OpenReplyFlags ListingCacheFlags(Inode dir, int fd)
     {
-        if (!_options.CacheDirectoryListings) return OpenReplyFlags.None;
+        if (!CachesListings) return OpenReplyFlags.None;
         NativeMethods.Statx st;
         if (NativeMethods.statx(fd, EmptyPath, NativeMethods.AT_EMPTY_PATH, NativeMethods.STATX_MTIME | NativeMethods.STATX_CTIME, &st) < 0
             || (st.Mask & (NativeMethods.STATX_MTIME | NativeMethods.STATX_CTIME)) != (NativeMethods.STATX_MTIME | NativeMethods.STATX_CTIME))

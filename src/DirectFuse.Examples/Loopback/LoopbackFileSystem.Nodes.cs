@@ -18,7 +18,8 @@ public sealed unsafe partial class LoopbackFileSystem
 
     public override ValueTask<Result<AttrReply>> GetAttrAsync(FuseContext context, NodeId node, FileHandle? handle, CancellationToken cancellationToken)
     {
-        var attr = Stat(InodeOf(node));
+        // fstat of an open file: its descriptor still works once the file is unlinked, a file handle would not.
+        var attr = handle is { } open ? Stat(FdOf(open)) : Stat(InodeOf(node));
         return Done(attr.IsOk ? new AttrReply(attr.Value, _options.AttrTimeout) : (Result<AttrReply>)attr.Error);
     }
 
@@ -27,7 +28,9 @@ public sealed unsafe partial class LoopbackFileSystem
         var inode = InodeOf(node);
         int fd = request.Handle is { } handle ? FdOf(handle) : -1;
         Span<byte> proc = stackalloc byte[ProcPathSize];
-        ProcPath(inode.Fd, proc);
+        // With the open file's descriptor nothing needs reopening (and an unlinked open file has no handle to reopen).
+        using var path = fd >= 0 ? new PathDescriptor(fd, owned: false) : inode.Path();
+        ProcPath(path.Fd, proc);
         fixed (byte* procPath = proc)
         {
             if (request.Has(SetAttrValid.Mode))
@@ -40,7 +43,7 @@ public sealed unsafe partial class LoopbackFileSystem
             {
                 uint uid = request.Has(SetAttrValid.Uid) ? request.Uid : uint.MaxValue;
                 uint gid = request.Has(SetAttrValid.Gid) ? request.Gid : uint.MaxValue;
-                if (NativeMethods.fchownat(inode.Fd, EmptyPath, uid, gid, NativeMethods.AT_EMPTY_PATH | NativeMethods.AT_SYMLINK_NOFOLLOW) < 0)
+                if (NativeMethods.fchownat(path.Fd, EmptyPath, uid, gid, NativeMethods.AT_EMPTY_PATH | NativeMethods.AT_SYMLINK_NOFOLLOW) < 0)
                     return Done<AttrReply>(Errno.Last);
             }
             if (request.Has(SetAttrValid.Size))
@@ -55,11 +58,11 @@ public sealed unsafe partial class LoopbackFileSystem
                 times[1] = ToTimespec(request, SetAttrValid.Mtime, SetAttrValid.MtimeNow, request.Mtime);
                 int rc = fd >= 0
                     ? NativeMethods.futimens(fd, times)
-                    : NativeMethods.utimensat(inode.Fd, EmptyPath, times, NativeMethods.AT_EMPTY_PATH | NativeMethods.AT_SYMLINK_NOFOLLOW);
+                    : NativeMethods.utimensat(path.Fd, EmptyPath, times, NativeMethods.AT_EMPTY_PATH | NativeMethods.AT_SYMLINK_NOFOLLOW);
                 if (rc < 0) return Done<AttrReply>(Errno.Last);
             }
         }
-        var attr = Stat(inode);
+        var attr = fd >= 0 ? Stat(fd) : Stat(inode);
         return Done(attr.IsOk ? new AttrReply(attr.Value, _options.AttrTimeout) : (Result<AttrReply>)attr.Error);
     }
 
@@ -70,10 +73,10 @@ public sealed unsafe partial class LoopbackFileSystem
 
     public override ValueTask<Result<int>> ReadLinkAsync(FuseContext context, NodeId node, Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        var inode = InodeOf(node);
+        using var path = InodeOf(node).Path();
         fixed (byte* p = buffer.Span)
         {
-            nint n = NativeMethods.readlinkat(inode.Fd, EmptyPath, p, buffer.Length);
+            nint n = NativeMethods.readlinkat(path.Fd, EmptyPath, p, buffer.Length);
             return Done<int>(n < 0 ? Errno.Last : (int)n);
         }
     }
@@ -107,9 +110,10 @@ public sealed unsafe partial class LoopbackFileSystem
         {
             int rc;
             Errno errno = Errno.Ok;
+            using (var path = dir.Path())
             using (AsCaller(context))
             {
-                rc = create(dir.Fd, p, mode, rdev, tp);
+                rc = create(path.Fd, p, mode, rdev, tp);
                 if (rc < 0) errno = Errno.Last; // before AsCaller's own system calls overwrite it
             }
             if (rc < 0) return errno;
@@ -129,7 +133,8 @@ public sealed unsafe partial class LoopbackFileSystem
         var inode = _inodes.Get(entry.NodeId.Value);
         if (inode is null || StatMode.IsSymlink(entry.Attr.Mode)) return result;
         Span<byte> proc = stackalloc byte[ProcPathSize];
-        ProcPath(inode.Fd, proc);
+        using var path = inode.Path();
+        ProcPath(path.Fd, proc);
         fixed (byte* procPath = proc)
             if (NativeMethods.fchmodat(NativeMethods.AT_FDCWD, procPath, wanted, 0) == 0)
                 entry.Attr.Mode = entry.Attr.Mode & StatMode.TypeMask | wanted;
@@ -143,13 +148,15 @@ public sealed unsafe partial class LoopbackFileSystem
         Span<byte> z = stackalloc byte[newName.Length + 1];
         TerminateEntry(newName, z);
         Span<byte> proc = stackalloc byte[ProcPathSize];
-        ProcPath(inode.Fd, proc);
+        using var path = inode.Path();
+        using var dirPath = dir.Path();
+        ProcPath(path.Fd, proc);
         fixed (byte* p = z)
         fixed (byte* procPath = proc)
         {
             // Through /proc with AT_SYMLINK_FOLLOW: that links the O_PATH inode itself (also a symlink) and,
             // unlike AT_EMPTY_PATH, needs no CAP_DAC_READ_SEARCH.
-            if (NativeMethods.linkat(NativeMethods.AT_FDCWD, procPath, dir.Fd, p, NativeMethods.AT_SYMLINK_FOLLOW) < 0)
+            if (NativeMethods.linkat(NativeMethods.AT_FDCWD, procPath, dirPath.Fd, p, NativeMethods.AT_SYMLINK_FOLLOW) < 0)
                 return Done<EntryReply>(Errno.Last);
             return Done(DoLookup(dir, p));
         }
@@ -163,7 +170,7 @@ public sealed unsafe partial class LoopbackFileSystem
 
     private Errno Unlink(NodeId parent, FileName name, int flags)
     {
-        var dir = InodeOf(parent);
+        using var dir = InodeOf(parent).Path();
         Span<byte> z = stackalloc byte[name.Length + 1];
         TerminateEntry(name, z);
         fixed (byte* p = z) return NativeMethods.unlinkat(dir.Fd, p, flags) < 0 ? Errno.Last : Errno.Ok;
@@ -171,8 +178,8 @@ public sealed unsafe partial class LoopbackFileSystem
 
     public override ValueTask<Errno> RenameAsync(FuseContext context, NodeId parent, FileName name, NodeId newParent, FileName newName, RenameFlags flags, CancellationToken cancellationToken)
     {
-        var from = InodeOf(parent);
-        var to = InodeOf(newParent);
+        using var from = InodeOf(parent).Path();
+        using var to = InodeOf(newParent).Path();
         Span<byte> a = stackalloc byte[name.Length + 1];
         TerminateEntry(name, a);
         Span<byte> b = stackalloc byte[newName.Length + 1];
@@ -184,9 +191,9 @@ public sealed unsafe partial class LoopbackFileSystem
 
     public override ValueTask<Result<StatFsReply>> StatFsAsync(FuseContext context, NodeId node, CancellationToken cancellationToken)
     {
-        var inode = InodeOf(node);
+        using var path = InodeOf(node).Path();
         NativeMethods.StatVfs s;
-        if (NativeMethods.fstatvfs(inode.Fd, &s) < 0) return Done<StatFsReply>(Errno.Last);
+        if (NativeMethods.fstatvfs(path.Fd, &s) < 0) return Done<StatFsReply>(Errno.Last);
         return Done<StatFsReply>(new StatFsReply
         {
             Blocks = s.Blocks,

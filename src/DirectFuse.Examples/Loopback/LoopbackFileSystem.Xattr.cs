@@ -20,7 +20,8 @@ public sealed unsafe partial class LoopbackFileSystem
         fixed (byte* v = value.Span)
         {
             Span<byte> proc = stackalloc byte[ProcPathSize];
-            ProcPath(inode.Fd, proc);
+            using var descriptor = inode.Path();
+            ProcPath(descriptor.Fd, proc);
             fixed (byte* path = proc)
                 return Done(NativeMethods.setxattr(path, n, v, value.Length, flags) < 0 ? Errno.Last : Errno.Ok);
         }
@@ -38,7 +39,8 @@ public sealed unsafe partial class LoopbackFileSystem
         {
             nint size;
             Span<byte> proc = stackalloc byte[ProcPathSize];
-            ProcPath(inode.Fd, proc);
+            using var descriptor = inode.Path();
+            ProcPath(descriptor.Fd, proc);
             fixed (byte* path = proc) size = NativeMethods.getxattr(path, n, b, buffer.Length);
             return Done<int>(size < 0 ? Errno.Last : (int)size);
         }
@@ -53,7 +55,8 @@ public sealed unsafe partial class LoopbackFileSystem
         {
             nint size;
             Span<byte> proc = stackalloc byte[ProcPathSize];
-            ProcPath(inode.Fd, proc);
+            using var descriptor = inode.Path();
+            ProcPath(descriptor.Fd, proc);
             fixed (byte* path = proc) size = NativeMethods.listxattr(path, b, buffer.Length);
             return Done<int>(size < 0 ? Errno.Last : (int)size);
         }
@@ -69,7 +72,8 @@ public sealed unsafe partial class LoopbackFileSystem
         fixed (byte* n = z)
         {
             Span<byte> proc = stackalloc byte[ProcPathSize];
-            ProcPath(inode.Fd, proc);
+            using var descriptor = inode.Path();
+            ProcPath(descriptor.Fd, proc);
             fixed (byte* path = proc)
                 return Done(NativeMethods.removexattr(path, n) < 0 ? Errno.Last : Errno.Ok);
         }

@@ -17,7 +17,7 @@ namespace DirectFuse.Examples.Loopback;
 public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
 {
     /// <summary>An empty, zero-terminated path for the AT_EMPTY_PATH calls.</summary>
-    private static readonly byte* EmptyPath = (byte*)NativeMemory.AllocZeroed(1);
+    internal static readonly byte* EmptyPath = (byte*)NativeMemory.AllocZeroed(1);
 
     private readonly LoopbackOptions _options;
     private readonly InodeTable _inodes;
@@ -43,7 +43,8 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
             NativeMethods.close(fd);
             throw new DirectoryNotFoundException($"source '{Source}' is not a directory");
         }
-        _inodes = new InodeTable(new Inode(1, DevOf(st), st.Ino, fd, StatMode.Directory));
+        int budget = _options.InodeDescriptorBudget ?? (int)Math.Clamp(OpenFileCeiling / 2, 64, int.MaxValue);
+        _inodes = new InodeTable(new Inode(1, DevOf(st), st.Ino, fd, StatMode.Directory), Math.Max(1, budget), FileHandles.TryCreate(fd));
         _serverUmask = ReadUmask();
         _serverUid = NativeMethods.geteuid();
         _serverGid = NativeMethods.getegid();
@@ -55,6 +56,12 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
     /// the kernel can hold at once (one O_PATH descriptor each) before lookups answer EMFILE. 0 if unknown.
     /// </summary>
     public ulong OpenFileCeiling { get; }
+
+    /// <summary>How many source inodes the kernel knows now (each one it looked up and has not forgotten).</summary>
+    public int KnownInodes => _inodes.Count;
+
+    /// <summary>How many of them keep an O_PATH descriptor open; the rest are kept by file handle (<see cref="LoopbackOptions.InodeDescriptorBudget"/>).</summary>
+    public int InodeDescriptors => _inodes.Descriptors;
 
     /// <summary>The mirrored directory.</summary>
     public string Source { get; }
@@ -83,7 +90,9 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
     public string Describe() =>
         $"loopback of {Source}: passthrough {(PassthroughActive ? "on" : "off")} ({_passthroughReason}), " +
         (_options.ElideNoOpFlush ? "no FLUSH for files on ext4/XFS/tmpfs/ramfs" : "FLUSH on every close") + ", " +
-        (_options.CacheDirectoryListings ? "listings cached by the kernel while the source directory is unchanged" : "every listing read from the source") + ", " +
+        (CachesListings ? "listings cached by the kernel while the source directory is unchanged"
+            : _options.CacheDirectoryListings ? "every listing read from the source (a kernel before 6.13 cannot see every change by timestamps)"
+            : "every listing read from the source") + ", " +
         $"open file limit {OpenFileCeiling}";
 
     public override void Init(FuseConnection connection)
@@ -102,6 +111,7 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
         foreach (var id in _directories.Keys)
             if (_directories.TryRemove(id, out var d)) NativeMethods.close(d.Fd);
         _inodes.Clear();
+        _inodes.Handles?.Dispose();
     }
 
     private void ProbePassthrough(FuseConnection connection)
@@ -133,16 +143,24 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
     /// <summary>LOOKUP's work: open <paramref name="name"/> (zero-terminated) under the parent and count the reference.</summary>
     private Result<EntryReply> DoLookup(Inode parent, byte* name)
     {
-        int fd = NativeMethods.openat(parent.Fd, name, NativeMethods.O_PATH | NativeMethods.O_NOFOLLOW | NativeMethods.O_CLOEXEC, 0);
-        if (fd < 0) return Errno.Last;
+        int fd;
+        Errno errno = Errno.Ok;
+        using (var dir = parent.Path())
+        {
+            fd = NativeMethods.openat(dir.Fd, name, NativeMethods.O_PATH | NativeMethods.O_NOFOLLOW | NativeMethods.O_CLOEXEC, 0);
+            if (fd < 0) errno = Errno.Last; // before closing a reopened parent overwrites it
+        }
+        if (fd < 0) return errno;
         NativeMethods.Statx st;
         if (NativeMethods.statx(fd, EmptyPath, NativeMethods.AT_EMPTY_PATH | NativeMethods.AT_SYMLINK_NOFOLLOW, NativeMethods.STATX_BASIC_STATS, &st) < 0)
         {
-            var errno = Errno.Last;
+            errno = Errno.Last;
             NativeMethods.close(fd);
             return errno;
         }
-        var inode = _inodes.AddLookup(DevOf(st), st.Ino, fd, st.Mode & StatMode.TypeMask);
+        // Past the descriptor budget a handle stands in for the descriptor (fetched only then: one more call).
+        byte[]? handle = _inodes.WantsHandles ? _inodes.Handles!.HandleOf(fd) : null;
+        var inode = _inodes.AddLookup(DevOf(st), st.Ino, fd, st.Mode & StatMode.TypeMask, handle);
         return new EntryReply(new NodeId(inode.Id), ToAttr(st), _options.EntryTimeout, _options.AttrTimeout);
     }
 
@@ -155,8 +173,14 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
 
     private static Result<FileAttr> Stat(Inode inode)
     {
+        using var path = inode.Path();
+        return Stat(path.Fd);
+    }
+
+    private static Result<FileAttr> Stat(int fd)
+    {
         NativeMethods.Statx st;
-        if (NativeMethods.statx(inode.Fd, EmptyPath, NativeMethods.AT_EMPTY_PATH | NativeMethods.AT_SYMLINK_NOFOLLOW, NativeMethods.STATX_BASIC_STATS, &st) < 0)
+        if (NativeMethods.statx(fd, EmptyPath, NativeMethods.AT_EMPTY_PATH | NativeMethods.AT_SYMLINK_NOFOLLOW, NativeMethods.STATX_BASIC_STATS, &st) < 0)
             return Errno.Last;
         return ToAttr(st);
     }
@@ -214,7 +238,8 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
     private static int Reopen(Inode inode, int flags)
     {
         Span<byte> path = stackalloc byte[ProcPathSize];
-        ProcPath(inode.Fd, path);
+        using var descriptor = inode.Path();
+        ProcPath(descriptor.Fd, path);
         // O_NOFOLLOW would refuse the /proc magic link itself; the kernel already resolved the name.
         fixed (byte* p = path) return NativeMethods.openat(NativeMethods.AT_FDCWD, p, (flags & ~(NativeMethods.O_NOFOLLOW | NativeMethods.O_CREAT | NativeMethods.O_EXCL | NativeMethods.O_NOCTTY)) | NativeMethods.O_CLOEXEC, 0);
     }

@@ -47,4 +47,12 @@ public sealed record LoopbackOptions
     /// listing of an unchanged directory costs no READDIR at all. Off, every listing reaches the server.
     /// </summary>
     public bool CacheDirectoryListings { get; init; } = true;
+
+    /// <summary>
+    /// How many inodes keep an O_PATH descriptor open; null: half the open-file limit. Past it, where the source
+    /// supports file handles and the server may open them (CAP_DAC_READ_SEARCH, as root), further inodes are kept
+    /// by their handle and reopened for each operation, so the kernel may hold any number of inodes; elsewhere
+    /// every inode keeps a descriptor and lookups past the open-file limit answer EMFILE.
+    /// </summary>
+    public int? InodeDescriptorBudget { get; init; }
 }

@@ -37,6 +37,16 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int close(int fd);
 
+    /// <summary>MAX_HANDLE_SZ: the largest file handle a file system may return.</summary>
+    public const int MAX_HANDLE_SZ = 128;
+
+    // struct file_handle { unsigned int handle_bytes; int handle_type; unsigned char f_handle[]; }
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int name_to_handle_at(int dirfd, byte* path, byte* handle, int* mountId, int flags);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int open_by_handle_at(int mountFd, byte* handle, int flags);
+
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int dup(int fd);
 

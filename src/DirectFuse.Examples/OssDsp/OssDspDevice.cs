@@ -177,8 +177,23 @@ public sealed partial class OssDspDevice : CharacterDevice, IDisposable
         }
     }
 
-    public override void Release(DeviceFile file)
+    /// <summary>
+    /// The last close. Over CUSE no FLUSH came, so what is queued is played out here — at most the buffer's
+    /// length in real time, and never longer than <see cref="ReleaseDrainLimit"/>, because the closing process
+    /// waits for this and cannot be interrupted. Then the device is free for the next player.
+    /// </summary>
+    public override async ValueTask ReleaseAsync(DeviceFile file, CancellationToken cancellationToken)
     {
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bound.CancelAfter(ReleaseDrainLimit);
+        try
+        {
+            await DrainAsync(file, bound.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Cut short: what is still queued is dropped below.
+        }
         lock (_lock)
         {
             if (_owner != file) return;
@@ -186,6 +201,9 @@ public sealed partial class OssDspDevice : CharacterDevice, IDisposable
             _owner = null;
         }
     }
+
+    /// <summary>The longest a release waits for queued output to play (64 KiB at 8 kHz mono 8-bit takes 8 s).</summary>
+    public static readonly TimeSpan ReleaseDrainLimit = TimeSpan.FromSeconds(10);
 
     public override ValueTask<Result<PollEvents>> PollAsync(DeviceFile file, PollEvents requested, PollWaiter? waiter, CancellationToken cancellationToken)
     {

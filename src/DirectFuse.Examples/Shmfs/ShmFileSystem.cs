@@ -12,9 +12,9 @@ namespace DirectFuse.Examples.Shmfs;
 /// </summary>
 /// <remarks>
 /// <para><b>Sizes.</b> A file is sized while it is being created: from the open that created it (or emptied
-/// it with O_TRUNC) until that open is released, writes and ftruncate change its size freely, each change
-/// moving the data into a region of the new length within the quota (EDQUOT) and the per-region maximum
-/// (EFBIG). A file that has data when it is opened through passthrough is a sealed region, as every region
+/// it with O_TRUNC) until that open is released, writes and ftruncate change its size freely, growing or
+/// shrinking its region in place (no copy) within the quota (EDQUOT), which counts each file once at its
+/// page-rounded size, and the per-region maximum (EFBIG). A file that has data when it is opened through passthrough is a sealed region, as every region
 /// is: ftruncate and a pwrite past the end answer EPERM; to change its size, recreate it (open with O_TRUNC).
 /// Served files (below) stay resizable, since the server does their reads and writes itself.</para>
 /// <para><b>Permissions</b> are Linux's (<see cref="Permissions"/>), checked here with or without the
@@ -37,6 +37,7 @@ public sealed partial class ShmFileSystem : LowLevelFileSystem
     private ulong _nextIno = 2;
     private ulong _nextHandle = 1UL << 62; // apart from the binder's handles
     private FuseConnection? _connection;
+    private long _bytesCopiedByResizes;
 
     public ShmFileSystem(MmapAddressSpaceOptions? spaceOptions = null, DirectMmapMode? mode = null)
     {
@@ -49,6 +50,9 @@ public sealed partial class ShmFileSystem : LowLevelFileSystem
 
     public MmapAddressSpace AddressSpace { get; }
     public RegionBinder Binder { get; }
+
+    /// <summary>Bytes resizes copied from one region into another: growth must not copy the whole file each time.</summary>
+    internal long BytesCopiedByResizes => Interlocked.Read(ref _bytesCopiedByResizes);
 
     public override void Init(FuseConnection connection)
     {
@@ -119,37 +123,48 @@ public sealed partial class ShmFileSystem : LowLevelFileSystem
         node.Region = null;
     }
 
-    /// <summary>Moves the file's data into a region of <paramref name="length"/> bytes (none for 0). Caller holds the lock.</summary>
+    /// <summary>
+    /// Gives the file <paramref name="length"/> bytes (no region for 0). Caller holds the lock, so no span of
+    /// the region is in use meanwhile.
+    /// </summary>
+    /// <remarks>
+    /// Regions are created resizable and grow or shrink in place (<see cref="MmapAddressSpace.TryResize"/>):
+    /// no copy, and the quota counts the file's page-rounded length once, so one file can fill the quota and
+    /// appending costs O(1) per byte. Only a file whose region was sealed by a passthrough open (and closed
+    /// since) is copied into a new region, once; the copy then grows in place again.
+    /// </remarks>
     private Errno Resize(ShmNode node, long length)
     {
         if (node.OpenMode == ShmOpenMode.Passthrough) return Errno.EPERM; // sealed while clients map it directly
         var old = node.Region;
         if ((old?.Length ?? 0) == length) return Errno.Ok;
-        MmapRegion? fresh = null;
-        if (length > 0)
+        try
         {
-            long page = MmapAddressSpace.PageSize;
-            try
-            {
-                fresh = AddressSpace.CreateRegion((length + page - 1) / page * page, shareKey: "ino:" + node.Ino, length: length);
-            }
-            catch (FuseException e)
-            {
-                return e.Errno; // EDQUOT or EFBIG: the quota holds
-            }
-            if (old is not null)
-            {
-                long keep = Math.Min(old.Length, length);
-                for (long at = 0; at < keep; at += int.MaxValue)
-                {
-                    int n = (int)Math.Min(int.MaxValue, keep - at);
-                    old.GetSpan(at, n).CopyTo(fresh.GetSpan(at, n));
-                }
-            }
+            if (length == 0) node.Region = null;
+            else if (old is null || !AddressSpace.TryResize(old, length)) node.Region = CopyIntoNewRegion(node, old, length);
         }
-        node.Region = fresh;
-        if (old is not null) AddressSpace.Destroy(old);
+        catch (FuseException e)
+        {
+            return e.Errno; // EDQUOT or EFBIG: the quota holds, and the file keeps its old size
+        }
+        if (old is not null && node.Region != old) AddressSpace.Destroy(old);
         node.Mtime = node.Ctime = TimeSpec.Now;
         return Errno.Ok;
+    }
+
+    /// <summary>A resizable region of <paramref name="length"/> bytes holding the start of <paramref name="old"/> (if any).</summary>
+    private MmapRegion CopyIntoNewRegion(ShmNode node, MmapRegion? old, long length)
+    {
+        long page = MmapAddressSpace.PageSize;
+        var fresh = AddressSpace.CreateRegion((length + page - 1) / page * page, shareKey: "ino:" + node.Ino, length: length, resizable: true);
+        if (old is null) return fresh;
+        long keep = Math.Min(old.Length, length);
+        for (long at = 0; at < keep; at += int.MaxValue)
+        {
+            int n = (int)Math.Min(int.MaxValue, keep - at);
+            old.GetSpan(at, n).CopyTo(fresh.GetSpan(at, n));
+        }
+        Interlocked.Add(ref _bytesCopiedByResizes, keep);
+        return fresh;
     }
 }

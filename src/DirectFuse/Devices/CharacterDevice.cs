@@ -54,11 +54,19 @@ public abstract class CharacterDevice
     public virtual ValueTask<Result<PollEvents>> PollAsync(DeviceFile file, PollEvents requested, PollWaiter? waiter, CancellationToken cancellationToken) =>
         new(PollEvents.In | PollEvents.Out | PollEvents.RdNorm | PollEvents.WrNorm);
 
-    /// <summary>close(2) of one file descriptor (every close, also of dups). A device may wait here, e.g. to drain output.</summary>
+    /// <summary>
+    /// close(2) of one file descriptor (every close, also of dups) on a FUSE-node host. A device may wait here,
+    /// e.g. to drain output. CUSE never sends it: see <see cref="ReleaseAsync"/>.
+    /// </summary>
     public virtual ValueTask<Errno> FlushAsync(DeviceFile file, CancellationToken cancellationToken) => new(Errno.Ok);
 
-    /// <summary>The last reference to the open is gone (after the last close and munmap on CUSE; last close on FUSE).</summary>
-    public virtual void Release(DeviceFile file) { }
+    /// <summary>
+    /// The last reference to the open is gone (after the last close and munmap on CUSE; last close on FUSE).
+    /// The CUSE kernel sends no FLUSH at close(2), only this, and the closing process waits for it without being
+    /// interruptible, so a device that must finish work when a file closes (drain output) does it here too, within
+    /// a bound of its own; on a FUSE node close(2) has already returned (FLUSH did that work).
+    /// </summary>
+    public virtual ValueTask ReleaseAsync(DeviceFile file, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     /// <summary>Whether <paramref name="file"/>'s mmap uses <see cref="Buffer"/>; by default every open when there is one.</summary>
     /// <remarks>

@@ -138,7 +138,7 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
             var id = AcquireBacking();
             if (!id.TryGetValue(out int backingId))
             {
-                Device.Release(file);
+                await Device.ReleaseAsync(file, cancellationToken).ConfigureAwait(false);
                 return id.Error;
             }
             _files[handle] = file;
@@ -196,12 +196,12 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
     public override ValueTask<Errno> FlushAsync(FuseContext context, NodeId node, FileHandle handle, ulong lockOwner, CancellationToken cancellationToken) =>
         _files.TryGetValue(handle.Value, out var file) ? Device.FlushAsync(file, cancellationToken) : Done(Errno.Ok);
 
-    public override ValueTask<Errno> ReleaseAsync(FuseContext context, NodeId node, FileHandle handle, int flags, ReleaseFlags releaseFlags, ulong lockOwner, CancellationToken cancellationToken)
+    public override async ValueTask<Errno> ReleaseAsync(FuseContext context, NodeId node, FileHandle handle, int flags, ReleaseFlags releaseFlags, ulong lockOwner, CancellationToken cancellationToken)
     {
-        if (!_files.TryRemove(handle.Value, out var file)) return Done(Errno.Ok);
+        if (!_files.TryRemove(handle.Value, out var file)) return Errno.Ok;
         if (file.MapsBuffer && MmapMode == DirectMmapMode.Passthrough) ReleaseBacking();
-        Device.Release(file);
-        return Done(Errno.Ok);
+        await Device.ReleaseAsync(file, cancellationToken).ConfigureAwait(false);
+        return Errno.Ok;
     }
 
     public override async ValueTask<Result<IoctlReply>> IoctlAsync(FuseContext context, NodeId node, FileHandle handle, uint command, ulong argument, ReadOnlyMemory<byte> input, Memory<byte> output, IoctlFlags flags, CancellationToken cancellationToken)

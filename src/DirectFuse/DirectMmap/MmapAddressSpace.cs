@@ -5,8 +5,9 @@ namespace DirectFuse.DirectMmap;
 
 /// <summary>
 /// A session's direct-mmap address space: regions at page-aligned offsets of the server's choosing, each a
-/// sealed sparse memfd. Lookups by offset are binary searches over an immutable sorted array, so readers
-/// never take a lock; creating and destroying regions (rare) copies the array under a lock.
+/// sealed sparse memfd (or, for files being written, one sealed when first handed out). Lookups by offset are
+/// binary searches over an immutable sorted array, so readers never take a lock; creating, destroying and
+/// moving regions (rare) copies the array under a lock.
 /// </summary>
 public sealed unsafe class MmapAddressSpace : IDisposable
 {
@@ -67,7 +68,11 @@ public sealed unsafe class MmapAddressSpace : IDisposable
     /// <param name="shareKey">Who shares it (shown in statistics).</param>
     /// <param name="lifetime">Whether it is freed after its last user.</param>
     /// <param name="length">The memfd's (file's) length, up to <paramref name="size"/>; null for the whole size.</param>
-    public MmapRegion CreateRegion(long size, long? offset = null, string? shareKey = null, RegionLifetime lifetime = RegionLifetime.KeepUntilDestroyed, long? length = null)
+    /// <param name="resizable">
+    /// Leave the memfd unsealed until it is first handed to the kernel, so <see cref="TryResize"/> can grow
+    /// and shrink it in place (a file being written); false for a region sealed from the start.
+    /// </param>
+    public MmapRegion CreateRegion(long size, long? offset = null, string? shareKey = null, RegionLifetime lifetime = RegionLifetime.KeepUntilDestroyed, long? length = null, bool resizable = false)
     {
         if (length is { } l && (l <= 0 || l > size))
             throw new ArgumentException($"region length {l} must be positive and at most its size {size}", nameof(length));
@@ -89,12 +94,12 @@ public sealed unsafe class MmapAddressSpace : IDisposable
             if (start + size > Options.Limit || start + size < start)
                 throw new ArgumentException($"region [0x{start:x}, 0x{start + size:x}) ends past the address space limit 0x{Options.Limit:x}");
             int index = LowerBound(_sorted, start);
-            if (index > 0 && _sorted[index - 1].End > start)
+            if (index > 0 && _sorted[index - 1].ExtentEnd > start)
                 throw Overlap(start, size, _sorted[index - 1]);
             if (index < _sorted.Length && _sorted[index].Offset < start + size)
                 throw Overlap(start, size, _sorted[index]);
 
-            var region = Allocate(start, size, length ?? size, shareKey);
+            var region = Allocate(start, size, length ?? size, shareKey, resizable);
             if (_view != 0) region.MapAt(_view + (nint)start);
             var next = new MmapRegion[_sorted.Length + 1];
             Array.Copy(_sorted, next, index);
@@ -108,10 +113,12 @@ public sealed unsafe class MmapAddressSpace : IDisposable
     }
 
     private static ArgumentException Overlap(long start, long size, MmapRegion existing) =>
-        new($"region [0x{start:x}, 0x{start + size:x}) overlaps existing region {existing}");
+        new($"region [0x{start:x}, 0x{start + size:x}) overlaps existing region {existing}"
+            + (existing.ExtentEnd > existing.End ? $" (with the offsets it keeps to grow, up to 0x{existing.ExtentEnd:x})" : ""));
 
-    private MmapRegion Allocate(long start, long size, long length, string? shareKey)
+    private MmapRegion Allocate(long start, long size, long length, string? shareKey, bool resizable)
     {
+        long maxSize = resizable ? Math.Max(size, Math.Min(Options.MaxRegionSize, Options.Quota) / PageSize * PageSize) : size;
         int fd = Libc.memfd_create($"directfuse-region-{start:x}", Libc.MFD_CLOEXEC | Libc.MFD_ALLOW_SEALING);
         if (fd < 0) throw new FuseException(Errno.Last, $"memfd_create failed: {Errno.Last}");
         var handle = new SafeFileHandle(fd, ownsHandle: true);
@@ -119,12 +126,13 @@ public sealed unsafe class MmapAddressSpace : IDisposable
         {
             // Sparse: ftruncate allocates nothing; pages appear on first touch.
             if (Libc.ftruncate(fd, length) != 0) throw new FuseException(Errno.Last, $"sizing region to {length} bytes failed: {Errno.Last}");
-            // Neither side may resize it any more: no SIGBUS for the server, EPERM for a client trying.
-            if (Libc.fcntl(fd, Libc.F_ADD_SEALS, Libc.F_SEAL_GROW | Libc.F_SEAL_SHRINK | Libc.F_SEAL_SEAL) != 0)
+            // Neither side may resize it any more: no SIGBUS for the server, EPERM for a client trying. A
+            // resizable region gets the same seals when it is first handed out (MmapRegion.Memfd).
+            if (!resizable && Libc.fcntl(fd, Libc.F_ADD_SEALS, Libc.F_SEAL_GROW | Libc.F_SEAL_SHRINK | Libc.F_SEAL_SEAL) != 0)
                 throw new FuseException(Errno.Last, $"sealing the region failed: {Errno.Last}");
             nint address = Libc.mmap(0, (nint)size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
             if (address == Libc.MAP_FAILED) throw new FuseException(Errno.Last, $"mapping the region failed: {Errno.Last}");
-            return new MmapRegion(this, start, size, length, shareKey, handle, address);
+            return new MmapRegion(this, start, size, length, shareKey, handle, address, maxSize, resizable);
         }
         catch
         {
@@ -133,16 +141,90 @@ public sealed unsafe class MmapAddressSpace : IDisposable
         }
     }
 
-    /// <summary>Lowest SHMLBA-aligned gap that fits (first fit). Caller holds the lock.</summary>
-    private long FindFree(long size)
+    /// <summary>Lowest SHMLBA-aligned gap that fits (first fit), ignoring <paramref name="moving"/>. Caller holds the lock.</summary>
+    private long FindFree(long size, MmapRegion? moving = null)
     {
         long candidate = 0;
         foreach (var r in _sorted)
         {
+            if (r == moving) continue;
             if (r.Offset - candidate >= size) return candidate;
-            candidate = AlignUp(Math.Max(candidate, r.End), Shmlba);
+            candidate = AlignUp(Math.Max(candidate, r.ExtentEnd), Shmlba);
         }
         return candidate;
+    }
+
+    /// <summary>
+    /// Changes a resizable region's length in place: no copy. Spans already handed out stay valid, even when
+    /// growth gives the region a new server mapping (<see cref="MmapRegion.Address"/>), except past a new,
+    /// shorter end (the pages are gone). The quota counts the new page-rounded size instead of the old one.
+    /// Returns false when the region is sealed (created sealed, or handed to clients since): then a new
+    /// region is the only way.
+    /// </summary>
+    /// <remarks>
+    /// The region may move to another offset of the address space when it outgrows the gap after it; it
+    /// keeps doubling offsets reserved for growth, so that happens O(log n) times. Lookups by offset
+    /// (<see cref="TryFind"/>) racing a move may miss the region: use resizable regions for files opened
+    /// through passthrough or served, not for offsets clients were redirected to.
+    /// </remarks>
+    /// <exception cref="FuseException">EFBIG past the maximum region size, EDQUOT past the quota, ENOSPC when no offsets fit.</exception>
+    public bool TryResize(MmapRegion region, long length)
+    {
+        if (length <= 0) throw new ArgumentOutOfRangeException(nameof(length), $"region length {length} must be positive (destroy the region to free it)");
+        long size = AlignUp(length, PageSize);
+        if (size > Options.MaxRegionSize)
+            throw new FuseException(Errno.EFBIG, $"a region of {size} bytes exceeds the maximum region size of {Options.MaxRegionSize} bytes");
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (region.IsDestroyed || !_lifetimes.ContainsKey(region)) throw new ObjectDisposedException(nameof(MmapRegion), $"region {region} was destroyed");
+            if (!region.IsResizable) return false;
+            long oldSize = region.Size;
+            if (_reserved - oldSize + size > Options.Quota)
+                throw new FuseException(Errno.EDQUOT, $"growing region {region} to {size} bytes would exceed the address space quota: {_reserved} of {Options.Quota} bytes reserved");
+            if (size > region.MaxSize) // unreachable: MaxSize is min(maximum, quota)
+                throw new FuseException(Errno.EFBIG, $"region {region} cannot grow past {region.MaxSize} bytes");
+            var (offset, extent) = size <= region.Extent ? (region.Offset, region.Extent) : PlaceGrowth(region, size);
+            if (!region.TrySetLength(length)) return false; // sealed since the check
+            long oldOffset = region.Offset;
+            if (offset != oldOffset)
+            {
+                var without = _sorted.Where(r => r != region).ToArray();
+                int index = LowerBound(without, offset);
+                var next = new MmapRegion[_sorted.Length];
+                Array.Copy(without, next, index);
+                next[index] = region;
+                Array.Copy(without, index, next, index + 1, without.Length - index);
+                region.SetPlace(offset, size, extent);
+                Volatile.Write(ref _sorted, next);
+            }
+            else region.SetPlace(offset, size, extent);
+            _reserved += size - oldSize;
+            if (_view != 0) Remap(region, oldOffset, oldSize);
+            return true;
+        }
+    }
+
+    /// <summary>Where a region growing to <paramref name="size"/> goes: its own gap if that fits, else the first free one, with room to double. Caller holds the lock.</summary>
+    private (long Offset, long Extent) PlaceGrowth(MmapRegion region, long size)
+    {
+        long want = Math.Max(size, Math.Min(2 * region.Extent, region.MaxSize));
+        int index = Array.IndexOf(_sorted, region);
+        long gapEnd = index + 1 < _sorted.Length ? _sorted[index + 1].Offset : Options.Limit;
+        if (region.Offset + size <= gapEnd) return (region.Offset, Math.Min(want, gapEnd - region.Offset));
+        foreach (long extent in (ReadOnlySpan<long>)[want, size])
+        {
+            long start = FindFree(extent, region);
+            if (start + extent <= Options.Limit) return (start, extent);
+        }
+        throw new FuseException(Errno.ENOSPC, $"no {size} bytes of offsets are free below the address space limit 0x{Options.Limit:x} for region {region} to grow into");
+    }
+
+    /// <summary>Follows a resize in the contiguous view: the old window back to inaccessible, the region mapped at its place. Caller holds the lock.</summary>
+    private void Remap(MmapRegion region, long oldOffset, long oldSize)
+    {
+        Libc.mmap(_view + (nint)oldOffset, (nint)oldSize, Libc.PROT_NONE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE | Libc.MAP_FIXED, -1, 0);
+        region.MapAt(_view + (nint)region.Offset);
     }
 
     private static long AlignUp(long value, long alignment) => (value + alignment - 1) / alignment * alignment;
@@ -165,7 +247,8 @@ public sealed unsafe class MmapAddressSpace : IDisposable
     {
         var sorted = Volatile.Read(ref _sorted);
         int index = LowerBound(sorted, offset + 1) - 1; // last region starting at or before offset
-        if (index >= 0 && sorted[index].End > offset)
+        // The Offset check guards against a resizable region that moved while this array was read.
+        if (index >= 0 && sorted[index].Offset <= offset && sorted[index].End > offset)
         {
             region = sorted[index];
             return true;

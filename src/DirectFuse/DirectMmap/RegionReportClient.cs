@@ -12,8 +12,8 @@ namespace DirectFuse.DirectMmap;
 /// </summary>
 public static class RegionReportClient
 {
-    /// <summary>The longest a query may take, finding, connecting and reading included.</summary>
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+    /// <summary>The longest a query may take by default, finding, connecting and reading included.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>The largest report accepted, in bytes: room for some 60,000 regions.</summary>
     public const int MaxReportBytes = 16 << 20;
@@ -27,22 +27,24 @@ public static class RegionReportClient
 
     /// <summary>
     /// The report of the server of <paramref name="mountPoint"/>. Throws <see cref="RegionReportException"/> if
-    /// no process that may serve the mount answers, or its answer is late, too large or not a report.
+    /// no process that may serve the mount answers, or its answer is later than <paramref name="timeout"/>
+    /// (default <see cref="DefaultTimeout"/>), too large or not a report.
     /// </summary>
-    public static async Task<RegionReport> QueryAsync(string mountPoint, CancellationToken cancellationToken = default)
+    public static async Task<RegionReport> QueryAsync(string mountPoint, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
+        var limit = timeout ?? DefaultTimeout;
         string path = Path.GetFullPath(mountPoint);
         if (FuseMounts.ConnectionId(path) is not { } id) throw new RegionReportException($"'{path}' is not a FUSE mount point");
         uint owner = FuseMounts.OwnerUid(path) ?? 0; // no user_id= option: believe root only
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(Timeout);
+        deadline.CancelAfter(limit);
         try
         {
             return await QueryAsync(path, id, owner, deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new RegionReportException($"the server of '{path}' did not send its report within {Timeout.TotalSeconds:0} s");
+            throw new RegionReportException($"the server of '{path}' did not send its report within {limit.TotalSeconds:0.#} s");
         }
     }
 

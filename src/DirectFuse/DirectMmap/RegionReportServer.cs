@@ -76,7 +76,7 @@ public sealed partial class RegionReportServer : IDisposable
                     byte[] json = JsonSerializer.SerializeToUtf8Bytes(_snapshot(), RegionReportJson.Default.RegionReport);
                     // A reader that stops reading must not keep the next client waiting for ever.
                     using var sendLimit = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-                    sendLimit.CancelAfter(RegionReportClient.Timeout);
+                    sendLimit.CancelAfter(RegionReportClient.DefaultTimeout);
                     await client.SendAsync(json, SocketFlags.None, sendLimit.Token).ConfigureAwait(false);
                     client.Shutdown(SocketShutdown.Send);
                 }

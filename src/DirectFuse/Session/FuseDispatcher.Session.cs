@@ -54,12 +54,11 @@ internal sealed partial class FuseDispatcher
     internal static ValueTask Interrupt(FuseDispatcher d, FuseRequest r)
     {
         ulong target = r.Arg<FuseInterruptIn>().Unique;
-        foreach (var candidate in d.Core.Pool.All)
-            if (candidate.TryInterrupt(target))
-            {
-                r.NoReply();
-                return ValueTask.CompletedTask;
-            }
+        if (d.Core.Pool.TryInterrupt(target))
+        {
+            r.NoReply();
+            return ValueTask.CompletedTask;
+        }
         // Not (yet) seen: the interrupt may have overtaken its request on another thread. EAGAIN makes the
         // kernel queue it again; if the request has meanwhile been answered the kernel drops it.
         r.ReplyError(Errno.EAGAIN);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using DirectFuse.LowLevel;
@@ -6,27 +7,70 @@ using DirectFuse.Protocol;
 namespace DirectFuse.Session;
 
 /// <summary>
-/// One request in flight: the buffer it was read into, the buffer its reply is built in, the channel to
+/// One request in flight: the bytes it was read as, the buffer its reply is built in, the channel to
 /// answer on, and its cancellation. Objects are pooled; a worker reuses its own as long as handlers
 /// complete synchronously, so the hot path allocates nothing.
 /// </summary>
+/// <remarks>
+/// Memory follows what the request carries, because a handler that waits (a blocking F_SETLKW, a device
+/// read) keeps its request, and any local user can make thousands wait. The kernel insists on reading into
+/// a buffer of max_write + 4 KiB, which the worker owns (<see cref="Load(byte[], int)"/>). A request of up to
+/// <see cref="SmallSize"/> bytes (every metadata request but long symlinks and xattr values) is copied into
+/// the object's own small buffer, one of up to <see cref="CopyLimit"/> (small WRITEs, what a blocking device
+/// sees) into a buffer rented at its size, so the read buffer stays with the worker whatever the handler
+/// does. Larger ones are served in place, since copying them would cost every large WRITE a memcpy; if their
+/// handler goes asynchronous the read buffer goes with them (<see cref="HoldsReadBuffer"/>) and the worker
+/// takes another. Such a request carries more than <see cref="CopyLimit"/> bytes, so it holds at most
+/// max_write / CopyLimit times what it carries. Replies are built in a small buffer unless a handler asks for
+/// more (<see cref="ReplyPayload"/>: READ, READDIR, xattr values, ioctl data), which is rented from
+/// <see cref="ArrayPool{T}.Shared"/> at the size asked for. A waiting F_SETLKW thus costs this object and
+/// 2 × <see cref="SmallSize"/> bytes instead of two max_write buffers.
+/// </remarks>
 internal sealed class FuseRequest
 {
-    private readonly byte[] _in;
-    private readonly byte[] _out;
+    /// <summary>Size of each of the object's own request and reply buffers.</summary>
+    public const int SmallSize = 1024;
+    /// <summary>Largest request copied out of the read buffer (into one rented at its size).</summary>
+    public const int CopyLimit = 16 * 1024;
+
+    private readonly byte[] _smallIn = new byte[SmallSize];
+    private readonly byte[] _smallOut = new byte[SmallSize];
+    private readonly int _maxOut;
+    // The read buffer of a request built for one test or one-off use (the constructor with sizes).
+    private readonly byte[]? _ownReadBuffer;
+    // The bytes being served: _smallIn, _rentedIn or the read buffer they were read into.
+    private byte[] _in;
+    private byte[]? _rentedIn;
+    // Where the reply is built: _smallOut or _rentedOut.
+    private byte[] _out;
+    private byte[]? _rentedOut;
     private CancellationTokenSource _cancellation = new();
     private DirectoryBuffer? _directory;
     // Guards Unique/cancellation against a concurrent INTERRUPT looking for this request.
     private readonly Lock _interruptLock = new();
 
-    public FuseRequest(int inSize, int outSize)
+    /// <summary>A pooled request: it is given the bytes to serve by <see cref="Load(byte[], int)"/>.</summary>
+    /// <param name="maxOut">The largest reply (header included) the connection allows.</param>
+    public FuseRequest(int maxOut)
     {
-        _in = GC.AllocateUninitializedArray<byte>(inSize, pinned: true);
-        _out = GC.AllocateUninitializedArray<byte>(outSize, pinned: true);
+        _maxOut = maxOut;
+        _in = _smallIn;
+        _out = _smallOut;
+    }
+
+    /// <summary>A request with its own read buffer (<see cref="InBuffer"/>, then <see cref="Load(int)"/>).</summary>
+    public FuseRequest(int inSize, int outSize) : this(outSize)
+    {
+        _ownReadBuffer = GC.AllocateUninitializedArray<byte>(inSize, pinned: true);
     }
 
     public FuseChannel Channel { get; set; } = null!;
-    public Span<byte> InBuffer => _in;
+    /// <summary>This object's place in its pool's registry; -1 once dropped.</summary>
+    public int RegistryIndex { get; set; } = -1;
+    /// <summary>The read buffer of a request made with its own (see the constructor with sizes).</summary>
+    public Span<byte> InBuffer => _ownReadBuffer ?? throw new InvalidOperationException("A pooled request reads into its worker's buffer.");
+    /// <summary>True when the request is served in place in the read buffer it was loaded from (too large to copy).</summary>
+    public bool HoldsReadBuffer => _in != _smallIn && _in != _rentedIn;
     public int Length { get; private set; }
     public FuseInHeader Header;
     /// <summary>Where the operation's arguments end (extensions follow).</summary>
@@ -65,9 +109,34 @@ internal sealed class FuseRequest
         return FuseContext.NoGroup;
     }
 
-    /// <summary>Takes a freshly read request of <paramref name="length"/> bytes; false if it is too short to answer.</summary>
-    public bool Load(int length)
+    /// <summary>Takes a request read into <see cref="InBuffer"/>; false if it is too short to answer.</summary>
+    public bool Load(int length) => Load(_ownReadBuffer ?? throw new InvalidOperationException("A pooled request reads into its worker's buffer."), length);
+
+    /// <summary>
+    /// Takes a freshly read request of <paramref name="length"/> bytes from <paramref name="readBuffer"/>: copied
+    /// up to <see cref="CopyLimit"/> bytes, else served in place (then <see cref="HoldsReadBuffer"/>). False if
+    /// it is too short to answer.
+    /// </summary>
+    public bool Load(byte[] readBuffer, int length)
     {
+        ReleaseBuffers();
+        if (length <= SmallSize)
+        {
+            // A copy of at most 1 KiB costs far less than the read: it frees the read buffer from whatever the handler does.
+            readBuffer.AsSpan(0, Math.Max(length, 0)).CopyTo(_smallIn);
+            _in = _smallIn;
+        }
+        else if (length <= CopyLimit)
+        {
+            // ArrayPool.Shared: no allocation once warm, and it trims what stays idle.
+            _rentedIn = ArrayPool<byte>.Shared.Rent(length);
+            readBuffer.AsSpan(0, length).CopyTo(_rentedIn);
+            _in = _rentedIn;
+        }
+        else
+        {
+            _in = readBuffer;
+        }
         Length = length;
         Replied = false;
         ReplyErrno = Errno.Ok;
@@ -194,9 +263,60 @@ internal sealed class FuseRequest
 
     // ---- Replies -------------------------------------------------------------------------------------------
 
-    /// <summary>The reply payload area, for handlers that write their data in place.</summary>
-    public Memory<byte> ReplyPayload(int maxLength) =>
-        _out.AsMemory(FuseOutHeader.Size, Math.Min(maxLength, _out.Length - FuseOutHeader.Size));
+    /// <summary>
+    /// Gives back what the request holds beyond the object: rented buffers, and the read buffer
+    /// (returned, for the pool to keep or drop) if the request was served in place.
+    /// </summary>
+    public byte[]? Release()
+    {
+        byte[]? readBuffer = HoldsReadBuffer && _in != _ownReadBuffer ? _in : null;
+        ReleaseBuffers();
+        Length = 0;
+        return readBuffer;
+    }
+
+    private void ReleaseBuffers()
+    {
+        _in = _smallIn;
+        if (_rentedIn is { } rentedIn)
+        {
+            _rentedIn = null;
+            ArrayPool<byte>.Shared.Return(rentedIn);
+        }
+        _out = _smallOut;
+        if (_rentedOut is { } rented)
+        {
+            _rentedOut = null;
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// The reply payload area, for handlers that write their data in place: at most <paramref name="maxLength"/>
+    /// bytes and what the connection allows. Every call during one request returns the same area.
+    /// </summary>
+    public Memory<byte> ReplyPayload(int maxLength)
+    {
+        int payload = Math.Clamp(maxLength, 0, _maxOut - FuseOutHeader.Size);
+        return ReplyBuffer(payload).AsMemory(FuseOutHeader.Size, payload);
+    }
+
+    /// <summary>
+    /// The reply buffer, made large enough for <paramref name="payload"/> bytes: the small one while it fits,
+    /// else one rented at the size needed (ArrayPool.Shared: no allocation once warm, and it trims itself when
+    /// idle), with what was written so far carried over.
+    /// </summary>
+    private byte[] ReplyBuffer(int payload)
+    {
+        int needed = FuseOutHeader.Size + payload;
+        if (needed <= _out.Length) return _out;
+        var larger = ArrayPool<byte>.Shared.Rent(needed);
+        _out.AsSpan().CopyTo(larger);
+        if (_rentedOut is { } previous) ArrayPool<byte>.Shared.Return(previous);
+        _rentedOut = larger;
+        _out = larger;
+        return larger;
+    }
 
     public DirectoryBuffer Directory(int size, bool plus)
     {
@@ -219,14 +339,14 @@ internal sealed class FuseRequest
     public void Reply<T>(in T value) where T : unmanaged
     {
         int size = Unsafe.SizeOf<T>();
-        MemoryMarshal.Write(_out.AsSpan(FuseOutHeader.Size, size), in value);
+        MemoryMarshal.Write(ReplyBuffer(size).AsSpan(FuseOutHeader.Size, size), in value);
         Send(size, Errno.Ok);
     }
 
     /// <summary>Replies with the first <paramref name="size"/> bytes of <paramref name="value"/> (older kernels' struct sizes).</summary>
     public void ReplyTruncated<T>(in T value, int size) where T : unmanaged
     {
-        Span<byte> dst = _out.AsSpan(FuseOutHeader.Size, Unsafe.SizeOf<T>());
+        Span<byte> dst = ReplyBuffer(Unsafe.SizeOf<T>()).AsSpan(FuseOutHeader.Size, Unsafe.SizeOf<T>());
         MemoryMarshal.Write(dst, in value);
         Send(Math.Min(size, Unsafe.SizeOf<T>()), Errno.Ok);
     }

@@ -32,6 +32,7 @@ internal sealed partial class FuseSessionCore
         Notifier = new FuseNotifier(this);
         uint maxWrite = Math.Clamp(options.MaxWrite, 4096u, 1u << 20);
         Pool = new RequestPool(inSize: (int)maxWrite + 4096, outSize: (int)maxWrite + 4096);
+        Pending = new PendingLimit(options.MaxPendingRequests);
         Dispatcher = new FuseDispatcher(this, fileSystem, logger, options.Debug);
         FileSystem = fileSystem;
     }
@@ -40,6 +41,10 @@ internal sealed partial class FuseSessionCore
     public FuseConnection Connection { get; }
     public FuseNotifier Notifier { get; }
     public RequestPool Pool { get; }
+    /// <summary>The cap on requests held at once (<see cref="FuseSessionOptions.MaxPendingRequests"/>).</summary>
+    public PendingLimit Pending { get; }
+    /// <summary>Requests whose handlers are running asynchronously now.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
     public FuseDispatcher Dispatcher { get; }
     public ILogger Logger => _logger;
     public bool Initialized => _initialized;
@@ -160,13 +165,18 @@ internal sealed partial class FuseSessionCore
     /// <param name="stopFd">An eventfd that stops the loop, for channels no unmount can wake (CUSE); -1 for none.</param>
     public string RunWorker(FuseChannel channel, int stopFd = -1)
     {
-        var request = Rent(channel);
+        if (Pending.Acquire(channel, stopFd) is { } notStarted) return notStarted;
+        // The worker's own read buffer (max_write + 4 KiB, as the kernel demands) and request object; both
+        // are kept across requests that complete synchronously, so the hot path touches neither the pool nor
+        // the pending limit.
+        var readBuffer = Pool.RentReadBuffer();
+        FuseRequest? request = Rent(channel);
         try
         {
             while (true)
             {
                 if (stopFd >= 0 && WaitReadable(channel, stopFd) is { } stopped) return stopped;
-                int n = channel.Read(request.InBuffer);
+                int n = channel.Read(readBuffer);
                 if (n < 0)
                 {
                     int errno = -n;
@@ -175,7 +185,7 @@ internal sealed partial class FuseSessionCore
                     return errno == Errno.ENODEV.Value ? "unmounted" : $"read failed: {new Errno(errno)}";
                 }
                 if (n == 0) return "end of stream";
-                if (!request.Load(n))
+                if (!request.Load(readBuffer, n))
                 {
                     LogShortRead(_logger, n);
                     continue;
@@ -186,15 +196,27 @@ internal sealed partial class FuseSessionCore
                     pending.GetAwaiter().GetResult();
                     continue;
                 }
-                // The handler went asynchronous: it keeps this request object, the loop takes another.
+                // The handler went asynchronous: it keeps the request object and its slot (and the read buffer
+                // if it is served in place); the worker takes another of each before reading again.
+                if (request.HoldsReadBuffer) readBuffer = Pool.RentReadBuffer();
                 Interlocked.Increment(ref _inFlight);
                 _ = RecycleWhenDone(pending, request);
+                request = null;
+                if (Pending.Acquire(channel, stopFd) is { } closed) return closed;
                 request = Rent(channel);
             }
         }
         finally
         {
-            Pool.Return(request);
+            // A request served in place in the read buffer hands it back itself: never return it twice.
+            bool handedBack = false;
+            if (request is not null)
+            {
+                handedBack = request.HoldsReadBuffer;
+                Pool.Return(request);
+                Pending.Release();
+            }
+            if (!handedBack) Pool.ReturnReadBuffer(readBuffer);
         }
     }
 
@@ -234,6 +256,7 @@ internal sealed partial class FuseSessionCore
         {
             Pool.Return(request);
             Interlocked.Decrement(ref _inFlight);
+            Pending.Release();
         }
     }
 
@@ -244,8 +267,7 @@ internal sealed partial class FuseSessionCore
     /// </summary>
     public bool DrainHandlers(TimeSpan timeout)
     {
-        foreach (var request in Pool.All)
-            if (request.ActiveUnique is var unique and not 0) request.TryInterrupt(unique);
+        Pool.InterruptAll();
         return SpinWait.SpinUntil(() => Volatile.Read(ref _inFlight) == 0, timeout);
     }
 

@@ -13,6 +13,14 @@ public sealed record FuseSessionOptions
     public int Threads { get; init; } = Math.Max(2, Environment.ProcessorCount);
     /// <summary>Largest WRITE the kernel may send (and size of the request buffers); at most 1 MiB.</summary>
     public uint MaxWrite { get; init; } = 1 << 20;
+    /// <summary>
+    /// Most requests held at once: those whose handlers are still running asynchronously (a blocking lock, a
+    /// device read) plus one ready in each worker. At the limit the workers stop reading the device until a
+    /// handler completes, and the kernel queues what callers send meanwhile. A waiting request costs a few KiB
+    /// plus what it carries; one of more than 16 KiB (a large WRITE) holds a max_write + 4 KiB buffer. Values
+    /// below 1 count as 1. See docs/operations.md, "Request memory", for what happens at the cap.
+    /// </summary>
+    public int MaxPendingRequests { get; init; } = 4096;
     /// <summary>Log one line per request (opcode, node, uid, pid, result) at Information level.</summary>
     public bool Debug { get; init; }
     /// <summary>Capabilities to ask for in addition to the defaults (the file system's Init can still change them).</summary>

@@ -6,6 +6,9 @@ namespace DirectFuse.Tests.DirectMmap;
 /// <summary>The direct-mmap commands as users run them: fmmap and shmfs servers, the regions report, unprivileged servers.</summary>
 public sealed class DirectMmapCliTests
 {
+    /// <summary>The regions query's time limit, stretched where the machine is slow (emulated kernels).</summary>
+    private static readonly string RegionsTimeout = Patience.Seconds(5).TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     private static string NewMountPoint() => Directory.CreateTempSubdirectory("df-cli-").FullName;
 
     [Fact]
@@ -20,7 +23,7 @@ public sealed class DirectMmapCliTests
         client.Ok($"map {256 * 1024}");
         client.Ok("write 0 x");
         client.Ok("write 8192 y");
-        var json = CliProcess.RunToEnd("regions", mnt, "--json").EnsureSuccess("regions --json").StdOut;
+        var json = CliProcess.RunToEnd("regions", mnt, "--json", "--timeout", RegionsTimeout).EnsureSuccess("regions --json").StdOut;
         using var doc = JsonDocument.Parse(json);
         var root = doc.RootElement;
         Assert.Equal("Passthrough", root.GetProperty("mode").GetString());
@@ -30,11 +33,11 @@ public sealed class DirectMmapCliTests
         Assert.Equal("uid:0", region.GetProperty("shareKey").GetString());
         Assert.Equal(1, region.GetProperty("clientOpens").GetInt32());
         Assert.Equal(2 * 4096, region.GetProperty("resident").GetInt64()); // two pages touched
-        var table = CliProcess.RunToEnd("regions", mnt).EnsureSuccess("regions").StdOut;
+        var table = CliProcess.RunToEnd("regions", mnt, "--timeout", RegionsTimeout).EnsureSuccess("regions").StdOut;
         Assert.Contains("uid:0", table);
         Assert.Contains("1 regions; reserved 256K of 1M quota; resident 8K", table);
         // Other users are not shown who maps what.
-        var stranger = Run.AsNobody("env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", "dotnet", CliProcess.DllPath, "regions", mnt);
+        var stranger = Run.AsNobody("env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", "dotnet", CliProcess.DllPath, "regions", mnt, "--timeout", RegionsTimeout);
         Assert.Equal(1, stranger.ExitCode);
         Assert.Contains("only to its owner and root", stranger.StdErr);
     }
@@ -70,7 +73,7 @@ public sealed class DirectMmapCliTests
             b.Ok("map 65536");
             a.Ok("write 0 shared-by-uid");
             Assert.Equal("shared-by-uid", b.Ok("read 0 13")); // one node, one page cache
-            var json = Run.AsNobody("env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", "dotnet", CliProcess.DllPath, "regions", mnt, "--json").EnsureSuccess("regions");
+            var json = Run.AsNobody("env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", "dotnet", CliProcess.DllPath, "regions", mnt, "--json", "--timeout", RegionsTimeout).EnsureSuccess("regions");
             Assert.Contains("\"mode\": \"PageCache\"", json.StdOut);
             Assert.Contains("uid:65534", json.StdOut);
         }
@@ -92,7 +95,7 @@ public sealed class DirectMmapCliTests
         Run.Shell($"echo data > '{mnt}/f' && test \"$(cat '{mnt}/f')\" = data").EnsureSuccess("write and read");
         var full = Run.Shell($"head -c 200000 /dev/zero > '{mnt}/big'");
         Assert.Contains("Disk quota exceeded", full.StdErr);
-        var table = CliProcess.RunToEnd("regions", mnt).EnsureSuccess("regions").StdOut;
+        var table = CliProcess.RunToEnd("regions", mnt, "--timeout", RegionsTimeout).EnsureSuccess("regions").StdOut;
         Assert.Contains("/f", table);
     }
 }

@@ -74,12 +74,12 @@ public sealed class CliProcess : IDisposable
 
     /// <summary>Runs <c>directfuse ARGS</c> to completion.</summary>
     public static ProcessResult RunToEnd(params string[] args) =>
-        Run.Process("dotnet", new[] { DllPath }.Concat(args), TimeSpan.FromSeconds(60));
+        Run.Process("dotnet", new[] { DllPath }.Concat(args), Patience.Seconds(60));
 
     /// <summary>Waits until the CLI reports the mount as served.</summary>
     public void WaitForMounted(TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        var deadline = DateTime.UtcNow + Patience.Of(timeout ?? TimeSpan.FromSeconds(30));
         while (DateTime.UtcNow < deadline)
         {
             if (StdOut.Contains("mounted on")) return;
@@ -91,7 +91,7 @@ public sealed class CliProcess : IDisposable
 
     public bool WaitForExit(TimeSpan timeout)
     {
-        if (!_process.WaitForExit(timeout)) return false;
+        if (!_process.WaitForExit(Patience.Of(timeout))) return false;
         _process.WaitForExit(); // flush the output readers
         return true;
     }

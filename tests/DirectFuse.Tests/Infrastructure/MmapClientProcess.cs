@@ -38,7 +38,7 @@ public sealed class MmapClientProcess : IDisposable
         _process.StandardInput.WriteLine(command);
         _process.StandardInput.Flush();
         var line = _process.StandardOutput.ReadLineAsync();
-        if (!line.Wait(TimeSpan.FromSeconds(30)))
+        if (!line.Wait(Patience.Seconds(30)))
             throw new TimeoutException($"the mmap client did not answer '{command}'");
         return line.Result ?? throw new Xunit.Sdk.XunitException($"the mmap client exited: {_process.StandardError.ReadToEnd()}");
     }

@@ -15,7 +15,7 @@ public sealed record ProcessResult(int ExitCode, string StdOut, string StdErr)
 /// <summary>Runs real client programs against a mount, always with a time limit, killing the whole tree on timeout.</summary>
 public static class Run
 {
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan DefaultTimeout = Patience.Seconds(60);
 
     /// <summary>Debian's python3: readable by every user, unlike interpreters under /root.</summary>
     public const string Python = "/usr/bin/python3";

@@ -73,7 +73,7 @@ public sealed class SocketSquatter : IDisposable
         foreach (var n in names) psi.ArgumentList.Add(n);
         var squatter = new SocketSquatter(Process.Start(psi) ?? throw new InvalidOperationException("could not start the squatter"));
         var ready = squatter._process.StandardOutput.ReadLineAsync();
-        if (!ready.Wait(TimeSpan.FromSeconds(20)) || ready.Result != "ready")
+        if (!ready.Wait(Patience.Seconds(20)) || ready.Result != "ready")
         {
             squatter._process.Kill(entireProcessTree: true);
             string why = squatter._process.StandardError.ReadToEnd();
