@@ -24,7 +24,7 @@ public sealed unsafe partial class LoopbackFileSystem
     {
         var dir = InodeOf(parent);
         Span<byte> z = stackalloc byte[name.Length + 1];
-        Terminate(name, z);
+        TerminateEntry(name, z);
         fixed (byte* p = z)
         {
             int fd;

@@ -102,7 +102,7 @@ public sealed unsafe partial class LoopbackFileSystem
         delegate*<int, byte*, uint, uint, byte*, int> create)
     {
         Span<byte> z = stackalloc byte[name.Length + 1];
-        Terminate(name, z);
+        TerminateEntry(name, z);
         Span<byte> t = stackalloc byte[target.Length + 1];
         Terminate(target, t);
         fixed (byte* p = z)
@@ -146,7 +146,7 @@ public sealed unsafe partial class LoopbackFileSystem
         var inode = InodeOf(node);
         var dir = InodeOf(newParent);
         Span<byte> z = stackalloc byte[newName.Length + 1];
-        Terminate(newName, z);
+        TerminateEntry(newName, z);
         Span<byte> proc = stackalloc byte[ProcPathSize];
         using var path = inode.Path();
         using var dirPath = dir.Path();
@@ -172,7 +172,7 @@ public sealed unsafe partial class LoopbackFileSystem
     {
         using var dir = InodeOf(parent).Path();
         Span<byte> z = stackalloc byte[name.Length + 1];
-        Terminate(name, z);
+        TerminateEntry(name, z);
         fixed (byte* p = z) return NativeMethods.unlinkat(dir.Fd, p, flags) < 0 ? Errno.Last : Errno.Ok;
     }
 
@@ -181,9 +181,9 @@ public sealed unsafe partial class LoopbackFileSystem
         using var from = InodeOf(parent).Path();
         using var to = InodeOf(newParent).Path();
         Span<byte> a = stackalloc byte[name.Length + 1];
-        Terminate(name, a);
+        TerminateEntry(name, a);
         Span<byte> b = stackalloc byte[newName.Length + 1];
-        Terminate(newName, b);
+        TerminateEntry(newName, b);
         fixed (byte* pa = a)
         fixed (byte* pb = b)
             return Done(NativeMethods.renameat2(from.Fd, pa, to.Fd, pb, (uint)flags) < 0 ? Errno.Last : Errno.Ok);

@@ -167,7 +167,7 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
     private Result<EntryReply> DoLookup(Inode parent, FileName name)
     {
         Span<byte> z = stackalloc byte[name.Length + 1];
-        Terminate(name, z);
+        TerminateEntry(name, z);
         fixed (byte* p = z) return DoLookup(parent, p);
     }
 
@@ -203,6 +203,17 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
     };
 
     private static ulong DevOf(in NativeMethods.Statx st) => ((ulong)st.DevMajor << 32) | st.DevMinor;
+
+    /// <summary>
+    /// <see cref="Terminate"/> for a name that goes to a *at() call as one entry of a directory. The engine
+    /// rejects any other, but a '/' here would let "../x" act outside the source, so the loopback checks again.
+    /// </summary>
+    private static void TerminateEntry(FileName name, Span<byte> destination)
+    {
+        if (name.Length > FileName.MaxLength) throw new FuseException(Errno.ENAMETOOLONG);
+        if (name.Length == 0 || name.Span.Contains((byte)'/')) throw new FuseException(Errno.EINVAL, $"'{name}' is not one directory entry");
+        Terminate(name, destination);
+    }
 
     /// <summary>Copies a request name into <paramref name="destination"/> (one byte longer) with a terminating zero.</summary>
     private static void Terminate(FileName name, Span<byte> destination)

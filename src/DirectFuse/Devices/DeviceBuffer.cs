@@ -58,8 +58,10 @@ public sealed class DeviceBuffer : IDisposable
     public async Task PullAsync(long offset, int length, CancellationToken cancellationToken = default)
     {
         var retrieve = _retrieve;
-        if (Mode != DirectMmapMode.PageCache || retrieve is null || length <= 0) return;
-        long end = Math.Min(Size, offset + length);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (Mode != DirectMmapMode.PageCache || retrieve is null || length <= 0 || offset >= Size) return;
+        // Size - offset, not offset + length: no sum that can wrap.
+        long end = offset + Math.Min(length, Size - offset);
         await _pullLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -76,7 +78,8 @@ public sealed class DeviceBuffer : IDisposable
     /// <summary>Writes back of the client's page cache (FUSE page-cache mode) land here.</summary>
     internal int StoreFromKernel(long offset, ReadOnlySpan<byte> data)
     {
-        if (offset >= Size) return 0;
+        // Negative: an offset of 2^63 or more that reached us as a long; nothing of the buffer is there.
+        if (offset < 0 || offset >= Size) return 0;
         int n = (int)Math.Min(data.Length, Size - offset);
         data[..n].CopyTo(Region.GetSpan(offset, n));
         return n;
@@ -85,7 +88,7 @@ public sealed class DeviceBuffer : IDisposable
     /// <summary>A page fault (or read) served from the buffer (FUSE page-cache mode).</summary>
     internal int LoadForKernel(long offset, Span<byte> destination)
     {
-        if (offset >= Size) return 0;
+        if (offset < 0 || offset >= Size) return 0;
         int n = (int)Math.Min(destination.Length, Size - offset);
         Region.GetSpan(offset, n).CopyTo(destination);
         return n;

@@ -34,4 +34,20 @@ public readonly struct FileName
     public override string ToString() => Encoding.UTF8.GetString(Utf8.Span);
 
     public static FileName FromString(string name) => new(Encoding.UTF8.GetBytes(name));
+
+    /// <summary>NAME_MAX: the longest directory entry name Linux accepts, in bytes.</summary>
+    public const int MaxLength = 255;
+
+    /// <summary>
+    /// Why <paramref name="name"/> cannot be one directory entry, or <see cref="Errno.Ok"/>: ENAMETOOLONG over
+    /// <see cref="MaxLength"/> bytes; EINVAL when empty, containing '/' (it would reach another directory), or,
+    /// unless <paramref name="allowDots"/>, "." or ".." (never a name that is created, removed or renamed).
+    /// </summary>
+    internal static Errno Check(ReadOnlySpan<byte> name, bool allowDots)
+    {
+        if (name.Length > MaxLength) return Errno.ENAMETOOLONG;
+        if (name.IsEmpty || name.Contains((byte)'/')) return Errno.EINVAL;
+        if (!allowDots && (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))) return Errno.EINVAL;
+        return Errno.Ok;
+    }
 }

@@ -71,10 +71,11 @@ internal sealed partial class FuseDispatcher
     {
         var a = r.Arg<FuseIoctlIn>();
         var input = r.ArgBytes(FuseIoctlIn.Size, (int)Math.Min(a.InSize, (uint)(r.ArgsLength - FuseIoctlIn.Size)));
-        // The kernel accepts at least a page of reply data: room for the iovec arrays of a retry.
-        int room = Math.Max((int)a.OutSize, MaxIoctlIovecs * FuseIoctlIovec.Size);
-        var payload = r.ReplyPayload(FuseIoctlOut.Size + room);
-        var output = payload.Slice(FuseIoctlOut.Size, Math.Min((int)a.OutSize, payload.Length - FuseIoctlOut.Size));
+        // The kernel accepts at least a page of reply data: room for the iovec arrays of a retry. out_size is
+        // 32 bits and only bounds the reply: kept in long so 2^31 and more cannot turn negative.
+        long room = Math.Max(a.OutSize, MaxIoctlIovecs * FuseIoctlIovec.Size);
+        var payload = r.ReplyPayload((int)Math.Min(FuseIoctlOut.Size + room, int.MaxValue));
+        var output = payload.Slice(FuseIoctlOut.Size, (int)Math.Min(a.OutSize, payload.Length - FuseIoctlOut.Size));
         var result = await cuse.UnrestrictedIoctlAsync(r.Context(), new LowLevel.FileHandle(a.Fh), a.Cmd, a.Arg, input, output, r.CancellationToken).ConfigureAwait(false);
         if (!result.TryGetValue(out var reply)) { r.ReplyError(result.Error); return; }
         if (reply.IsRetry)

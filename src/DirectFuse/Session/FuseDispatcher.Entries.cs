@@ -8,7 +8,7 @@ namespace DirectFuse.Session;
 internal sealed partial class FuseDispatcher
 {
     internal static async ValueTask Lookup(FuseDispatcher d, FuseRequest r) =>
-        AnswerEntry(r, await d.Fs.LookupAsync(r.Context(), r.NodeId, r.NameAt(0), r.CancellationToken).ConfigureAwait(false));
+        AnswerEntry(r, await d.Fs.LookupAsync(r.Context(), r.NodeId, r.LookupNameAt(0), r.CancellationToken).ConfigureAwait(false));
 
     internal static ValueTask Forget(FuseDispatcher d, FuseRequest r)
     {
@@ -43,7 +43,8 @@ internal sealed partial class FuseDispatcher
         {
             Valid = a.Valid,
             Handle = (a.Valid & SetAttrValid.Fh) != 0 ? new FileHandle(a.Fh) : null,
-            Size = (long)a.FileSize,
+            // A size to truncate to is a file offset: 2^63 or more is malformed, not a negative length.
+            Size = (a.Valid & SetAttrValid.Size) != 0 ? r.FileOffset(a.FileSize) : (long)a.FileSize,
             Mode = a.Mode,
             Uid = a.Uid,
             Gid = a.Gid,
@@ -64,28 +65,28 @@ internal sealed partial class FuseDispatcher
 
     internal static async ValueTask SymLink(FuseDispatcher d, FuseRequest r)
     {
-        var name = r.NameAt(0, out int next);
-        var target = r.NameAt(next);
+        var name = r.EntryNameAt(0, out int next);
+        var target = r.SymlinkTargetAt(next);
         AnswerEntry(r, await d.Fs.SymLinkAsync(r.Context(), r.NodeId, name, target, r.CancellationToken).ConfigureAwait(false));
     }
 
     internal static async ValueTask MkNod(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseMkNodIn>();
-        AnswerEntry(r, await d.Fs.MkNodAsync(r.Context(a.Umask), r.NodeId, r.NameAt(FuseMkNodIn.Size), a.Mode, a.Rdev, r.CancellationToken).ConfigureAwait(false));
+        AnswerEntry(r, await d.Fs.MkNodAsync(r.Context(a.Umask), r.NodeId, r.EntryNameAt(FuseMkNodIn.Size), a.Mode, a.Rdev, r.CancellationToken).ConfigureAwait(false));
     }
 
     internal static async ValueTask MkDir(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseMkDirIn>();
-        AnswerEntry(r, await d.Fs.MkDirAsync(r.Context(a.Umask), r.NodeId, r.NameAt(FuseMkDirIn.Size), a.Mode, r.CancellationToken).ConfigureAwait(false));
+        AnswerEntry(r, await d.Fs.MkDirAsync(r.Context(a.Umask), r.NodeId, r.EntryNameAt(FuseMkDirIn.Size), a.Mode, r.CancellationToken).ConfigureAwait(false));
     }
 
     internal static async ValueTask Unlink(FuseDispatcher d, FuseRequest r) =>
-        Answer(r, await d.Fs.UnlinkAsync(r.Context(), r.NodeId, r.NameAt(0), r.CancellationToken).ConfigureAwait(false));
+        Answer(r, await d.Fs.UnlinkAsync(r.Context(), r.NodeId, r.EntryNameAt(0), r.CancellationToken).ConfigureAwait(false));
 
     internal static async ValueTask RmDir(FuseDispatcher d, FuseRequest r) =>
-        Answer(r, await d.Fs.RmDirAsync(r.Context(), r.NodeId, r.NameAt(0), r.CancellationToken).ConfigureAwait(false));
+        Answer(r, await d.Fs.RmDirAsync(r.Context(), r.NodeId, r.EntryNameAt(0), r.CancellationToken).ConfigureAwait(false));
 
     internal static ValueTask Rename(FuseDispatcher d, FuseRequest r) =>
         RenameCore(d, r, new NodeId(r.Arg<FuseRenameIn>().NewDir), RenameFlags.None, FuseRenameIn.Size);
@@ -98,14 +99,14 @@ internal sealed partial class FuseDispatcher
 
     private static async ValueTask RenameCore(FuseDispatcher d, FuseRequest r, NodeId newParent, RenameFlags flags, int namesAt)
     {
-        var name = r.NameAt(namesAt, out int next);
-        var newName = r.NameAt(next);
+        var name = r.EntryNameAt(namesAt, out int next);
+        var newName = r.EntryNameAt(next);
         Answer(r, await d.Fs.RenameAsync(r.Context(), r.NodeId, name, newParent, newName, flags, r.CancellationToken).ConfigureAwait(false));
     }
 
     internal static async ValueTask Link(FuseDispatcher d, FuseRequest r)
     {
         var old = new NodeId(r.Arg<FuseLinkIn>().OldNodeId);
-        AnswerEntry(r, await d.Fs.LinkAsync(r.Context(), old, r.NodeId, r.NameAt(FuseLinkIn.Size), r.CancellationToken).ConfigureAwait(false));
+        AnswerEntry(r, await d.Fs.LinkAsync(r.Context(), old, r.NodeId, r.EntryNameAt(FuseLinkIn.Size), r.CancellationToken).ConfigureAwait(false));
     }
 }

@@ -20,7 +20,7 @@ internal sealed partial class FuseDispatcher
     internal static async ValueTask Create(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseCreateIn>();
-        var result = await d.Fs.CreateAsync(r.Context(a.Umask, killSuidSgid: (a.OpenFlags & OpenKillSuidGid) != 0), r.NodeId, r.NameAt(FuseCreateIn.Size), a.Mode, (int)a.Flags, r.CancellationToken).ConfigureAwait(false);
+        var result = await d.Fs.CreateAsync(r.Context(a.Umask, killSuidSgid: (a.OpenFlags & OpenKillSuidGid) != 0), r.NodeId, r.EntryNameAt(FuseCreateIn.Size), a.Mode, (int)a.Flags, r.CancellationToken).ConfigureAwait(false);
         if (!result.TryGetValue(out var created)) { r.ReplyError(result.Error); return; }
         var reply = new CreateOut();
         created.Entry.WriteTo(ref reply.Entry);
@@ -39,14 +39,14 @@ internal sealed partial class FuseDispatcher
     {
         var a = r.Arg<FuseReadIn>();
         var buffer = r.ReplyPayload((int)Math.Min(a.ReadSize, int.MaxValue));
-        AnswerBytes(r, await d.Fs.ReadAsync(r.Context(fileFlags: (int)a.Flags), r.NodeId, new FileHandle(a.Fh), (long)a.Offset, buffer, r.CancellationToken).ConfigureAwait(false), buffer.Length);
+        AnswerBytes(r, await d.Fs.ReadAsync(r.Context(fileFlags: (int)a.Flags), r.NodeId, new FileHandle(a.Fh), r.FileOffset(a.Offset), buffer, r.CancellationToken).ConfigureAwait(false), buffer.Length);
     }
 
     internal static async ValueTask Write(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseWriteIn>();
-        var data = r.ArgBytes(FuseWriteIn.Size, (int)Math.Min(a.WriteSize, int.MaxValue));
-        var result = await d.Fs.WriteAsync(r.Context(fileFlags: (int)a.Flags), r.NodeId, new FileHandle(a.Fh), (long)a.Offset, data, a.WriteFlags, r.CancellationToken).ConfigureAwait(false);
+        var data = r.ArgBytes(FuseWriteIn.Size, a.WriteSize);
+        var result = await d.Fs.WriteAsync(r.Context(fileFlags: (int)a.Flags), r.NodeId, new FileHandle(a.Fh), r.FileOffset(a.Offset), data, a.WriteFlags, r.CancellationToken).ConfigureAwait(false);
         if (!result.TryGetValue(out int written)) { r.ReplyError(result.Error); return; }
         r.Reply(new FuseWriteOut { WriteSize = (uint)written });
     }
@@ -72,13 +72,13 @@ internal sealed partial class FuseDispatcher
     internal static async ValueTask Fallocate(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseFallocateIn>();
-        Answer(r, await d.Fs.FallocateAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), (long)a.Offset, (long)a.Length, (int)a.Mode, r.CancellationToken).ConfigureAwait(false));
+        Answer(r, await d.Fs.FallocateAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), r.FileOffset(a.Offset), r.FileOffset(a.Length), (int)a.Mode, r.CancellationToken).ConfigureAwait(false));
     }
 
     internal static async ValueTask Lseek(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseLseekIn>();
-        var result = await d.Fs.LseekAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), (long)a.Offset, (int)a.Whence, r.CancellationToken).ConfigureAwait(false);
+        var result = await d.Fs.LseekAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), r.FileOffset(a.Offset), (int)a.Whence, r.CancellationToken).ConfigureAwait(false);
         if (!result.TryGetValue(out long offset)) { r.ReplyError(result.Error); return; }
         r.Reply((ulong)offset);
     }
@@ -101,8 +101,8 @@ internal sealed partial class FuseDispatcher
     private static ValueTask<Result<long>> CopyFileRangeCore(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseCopyFileRangeIn>();
-        return d.Fs.CopyFileRangeAsync(r.Context(), r.NodeId, new FileHandle(a.FhIn), (long)a.OffIn,
-            new NodeId(a.NodeIdOut), new FileHandle(a.FhOut), (long)a.OffOut, (long)Math.Min(a.Len, long.MaxValue), a.Flags, r.CancellationToken);
+        return d.Fs.CopyFileRangeAsync(r.Context(), r.NodeId, new FileHandle(a.FhIn), r.FileOffset(a.OffIn),
+            new NodeId(a.NodeIdOut), new FileHandle(a.FhOut), r.FileOffset(a.OffOut), (long)Math.Min(a.Len, long.MaxValue), a.Flags, r.CancellationToken);
     }
 
     internal static async ValueTask Ioctl(FuseDispatcher d, FuseRequest r)
@@ -111,7 +111,7 @@ internal sealed partial class FuseDispatcher
         // CUSE channels with CUSE_UNRESTRICTED_IOCTL: the retry protocol (FuseDispatcher.Cuse.cs).
         if ((a.Flags & IoctlFlags.Unrestricted) != 0 && d.Fs is Cuse.ICuseServer cuse) { await CuseIoctl(d, r, cuse).ConfigureAwait(false); return; }
         // The kernel sends exactly in_size bytes; out_size is bounded by the reply buffer (ReplyPayload clamps).
-        var input = r.ArgBytes(FuseIoctlIn.Size, (int)Math.Min(a.InSize, int.MaxValue));
+        var input = r.ArgBytes(FuseIoctlIn.Size, a.InSize);
         var output = r.ReplyPayload((int)Math.Min(FuseIoctlOut.Size + (long)a.OutSize, int.MaxValue))[FuseIoctlOut.Size..];
         var result = await d.Fs.IoctlAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), a.Cmd, a.Arg, input, output, a.Flags, r.CancellationToken).ConfigureAwait(false);
         if (!result.TryGetValue(out var reply)) { r.ReplyError(result.Error); return; }

@@ -13,15 +13,15 @@ internal sealed partial class FuseDispatcher
         bool ext = d.Connection.Has(InitFlags.SetxattrExt);
         var a = r.ArgOrCompat<FuseSetXattrIn>();
         int headerSize = ext ? FuseSetXattrIn.Size : FuseSetXattrIn.CompatSize;
-        var name = r.NameAt(headerSize, out int next);
-        var value = r.ArgBytes(next, (int)Math.Min(a.ValueSize, int.MaxValue));
+        var name = r.XattrNameAt(headerSize, out int next);
+        var value = r.ArgBytes(next, a.ValueSize);
         Answer(r, await d.Fs.SetXattrAsync(r.Context(), r.NodeId, name, value, (int)a.Flags, r.CancellationToken).ConfigureAwait(false));
     }
 
     internal static async ValueTask GetXattr(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseGetXattrIn>();
-        var name = r.NameAt(FuseGetXattrIn.Size);
+        var name = r.XattrNameAt(FuseGetXattrIn.Size, out _);
         int size = (int)Math.Min(a.BufferSize, XattrSizeMax);
         // The value is written after room for a fuse_getxattr_out, used when the kernel only asks for the size.
         var buffer = r.ReplyPayload(size);
@@ -46,5 +46,5 @@ internal sealed partial class FuseDispatcher
     }
 
     internal static async ValueTask RemoveXattr(FuseDispatcher d, FuseRequest r) =>
-        Answer(r, await d.Fs.RemoveXattrAsync(r.Context(), r.NodeId, r.NameAt(0), r.CancellationToken).ConfigureAwait(false));
+        Answer(r, await d.Fs.RemoveXattrAsync(r.Context(), r.NodeId, r.XattrNameAt(0, out _), r.CancellationToken).ConfigureAwait(false));
 }

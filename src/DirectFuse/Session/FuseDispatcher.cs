@@ -103,7 +103,8 @@ internal sealed partial class FuseDispatcher
 
     private void Fail(FuseRequest r, OpcodeInfo info, Exception e)
     {
-        var errno = e is MalformedRequestException ? Errno.EINVAL : Errno.FromException(e);
+        var errno = e is MalformedRequestException malformed ? malformed.Errno : Errno.FromException(e);
+        // Malformed input is the sender's fault: one warning line, no stack trace.
         if (e is MalformedRequestException) LogMalformed(Logger, r.Length, e.Message);
         // A name that is not UTF-8 (FileName.Text) is the client's doing, not a handler failure.
         else if (e is not (FuseException or OperationCanceledException or System.Text.DecoderFallbackException)) LogHandlerFailed(Logger, e, info.Name, r.Header.NodeId);

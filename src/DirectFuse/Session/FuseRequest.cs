@@ -191,8 +191,9 @@ internal sealed class FuseRequest
     /// <summary>A zero-terminated name at <paramref name="offset"/> bytes into the arguments; sets <paramref name="next"/> after its terminator.</summary>
     public FileName NameAt(int offset, out int next)
     {
+        // Compared as lengths, not as start + length, so no offset can wrap around.
+        if (offset < 0 || offset > ArgsLength) throw new MalformedRequestException($"{Opcode}: name starts past the end of the request");
         int start = FuseInHeader.Size + offset;
-        if (start > ArgsEnd) throw new MalformedRequestException($"{Opcode}: name starts past the end of the request");
         int len = _in.AsSpan(start, ArgsEnd - start).IndexOf((byte)0);
         if (len < 0) throw new MalformedRequestException($"{Opcode}: name is not zero-terminated");
         next = offset + len + 1;
@@ -201,14 +202,62 @@ internal sealed class FuseRequest
 
     public FileName NameAt(int offset) => NameAt(offset, out _);
 
+    /// <summary>
+    /// A name the request creates, removes or renames (MKNOD, MKDIR, CREATE, SYMLINK, LINK, UNLINK, RMDIR, RENAME):
+    /// one entry, not "." or "..", at most NAME_MAX bytes. The file system never sees any other.
+    /// </summary>
+    public FileName EntryNameAt(int offset, out int next) => Checked(NameAt(offset, out next), allowDots: false);
+
+    public FileName EntryNameAt(int offset) => EntryNameAt(offset, out _);
+
+    /// <summary>A name LOOKUP resolves: as <see cref="EntryNameAt(int, out int)"/>, but "." and ".." are legitimate (NFS export).</summary>
+    public FileName LookupNameAt(int offset) => Checked(NameAt(offset), allowDots: true);
+
+    /// <summary>SYMLINK's target: a path, so '/' is fine, but not empty and shorter than PATH_MAX with its terminator.</summary>
+    public FileName SymlinkTargetAt(int offset)
+    {
+        var target = NameAt(offset);
+        if (target.Length >= PathMax) throw new MalformedRequestException($"{Opcode}: symlink target of {target.Length} bytes", Errno.ENAMETOOLONG);
+        if (target.Length == 0) throw new MalformedRequestException($"{Opcode}: empty symlink target");
+        return target;
+    }
+
+    /// <summary>An extended attribute's name: 1 to XATTR_NAME_MAX (255) bytes, or ERANGE as setxattr(2) answers.</summary>
+    public FileName XattrNameAt(int offset, out int next)
+    {
+        var name = NameAt(offset, out next);
+        if (name.Length == 0 || name.Length > FileName.MaxLength)
+            throw new MalformedRequestException($"{Opcode}: extended attribute name of {name.Length} bytes", Errno.ERANGE);
+        return name;
+    }
+
+    private const int PathMax = 4096;
+
+    private FileName Checked(FileName name, bool allowDots)
+    {
+        var errno = FileName.Check(name.Span, allowDots);
+        if (!errno.IsOk) throw new MalformedRequestException($"{Opcode}: invalid name ({name.Length} bytes): {errno.Name}", errno);
+        return name;
+    }
+
     /// <summary>Bytes of the arguments from <paramref name="offset"/>, <paramref name="length"/> long.</summary>
     public ReadOnlyMemory<byte> ArgBytes(int offset, int length)
     {
-        int start = FuseInHeader.Size + offset;
-        if (offset < 0 || length < 0 || start + length > ArgsEnd)
+        // Subtraction, not start + length: a length near 2^31 must fail here, not wrap and pass.
+        if (offset < 0 || length < 0 || offset > ArgsLength || length > ArgsLength - offset)
             throw new MalformedRequestException($"{Opcode}: {length} bytes at {offset} run past the request ({ArgsLength} bytes)");
-        return _in.AsMemory(start, length);
+        return _in.AsMemory(FuseInHeader.Size + offset, length);
     }
+
+    /// <summary>The bytes a 32-bit length field names at <paramref name="offset"/>; any length the request does not hold is malformed.</summary>
+    public ReadOnlyMemory<byte> ArgBytes(int offset, uint length) =>
+        length > int.MaxValue
+            ? throw new MalformedRequestException($"{Opcode}: {length} bytes at {offset} run past the request ({ArgsLength} bytes)")
+            : ArgBytes(offset, (int)length);
+
+    /// <summary>A file offset: the kernel's loff_t is signed, so one of 2^63 or more is malformed.</summary>
+    public long FileOffset(ulong offset) =>
+        offset > long.MaxValue ? throw new MalformedRequestException($"{Opcode}: {offset} is past the largest file offset (2^63 - 1)") : (long)offset;
 
     public ReadOnlySpan<byte> Extensions => _in.AsSpan(ArgsEnd, Length - ArgsEnd);
 
