@@ -11,7 +11,7 @@ namespace DirectFuse.Tests.Session;
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class MemoryMeasurementCollection
 {
-    /// <summary>Tests that measure the process's GC heap run alone: other tests' allocations would blur it.</summary>
+    /// <summary>Tests that measure the whole process (its GC heap, its descriptors) run alone: other tests would blur it.</summary>
     public const string Name = "memory measurements";
 }
 
