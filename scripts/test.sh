@@ -20,11 +20,12 @@ dotnet test tests/DirectFuse.Tests -c Release --no-build -nologo \
 status=$?
 
 # CI (or DIRECTFUSE_KERNEL_MATRIX=1) also runs the CUSE and device tests on Debian 12's own kernel, 6.1, under
-# qemu: this machine's kernel has no CUSE. The whole matrix (every test, several kernels) is
-# scripts/kernel-matrix.sh; see the README.
+# qemu: this machine's kernel has no CUSE. Tests paced by real-time playback between two system calls
+# (Timing=RealTime) run on the host only: an emulated client is too slow for them. The whole matrix (every
+# test, several kernels) is scripts/kernel-matrix.sh; see the README.
 if [ "${CI:-}" = true ] || [ "${DIRECTFUSE_KERNEL_MATRIX:-}" = 1 ]; then
   MATRIX_OUT="$results/matrix" bash scripts/kernel-matrix.sh --no-build \
-    --filter "FullyQualifiedName~DirectFuse.Tests.Cuse|FullyQualifiedName~DirectFuse.Tests.Devices" 6.1 || status=1
+    --filter "(FullyQualifiedName~DirectFuse.Tests.Cuse|FullyQualifiedName~DirectFuse.Tests.Devices)&Timing!=RealTime" 6.1 || status=1
   matrix_trx=0
   for trx in "$results"/matrix/*/out/results/*.trx; do
     [ -e "$trx" ] || continue

@@ -103,6 +103,8 @@ public sealed class OssDspTests
     }
 
     [Fact]
+    // Paced by real-time playback between two system calls: under emulation the client is too slow for it.
+    [Trait("Timing", "RealTime")]
     public void Non_blocking_writer_gets_EAGAIN_when_the_buffer_is_full_and_poll_wakes_it_when_a_fragment_drains()
     {
         using var m = OssDspMount.Create();
