@@ -359,40 +359,28 @@ public sealed class LoopbackTests
     {
         ulong hard = OpenFilesLimit("/proc/self/limits").Hard;
         Assert.True(hard >= 2048, $"the hard open file limit ({hard}) is too low for this test");
-        string source = Directory.CreateTempSubdirectory("df-src-").FullName;
-        string mnt = Directory.CreateTempSubdirectory("df-mnt-").FullName;
         const int Dirs = 4, FilesPerDir = 150; // 600 files: well past the soft limit of 256
-        for (int d = 0; d < Dirs; d++)
+        using var loopback = LimitedCliLoopback.Start("--nofile=256:", source =>
         {
-            string dir = Directory.CreateDirectory(Path.Combine(source, $"d{d}")).FullName;
-            for (int f = 0; f < FilesPerDir; f++) File.WriteAllText(Path.Combine(dir, $"f{f}"), "x");
-        }
-        using var server = StartLimitedCliLoopback("--nofile=256:", source, mnt);
-        try
-        {
-            string line = server.StandardOutput.ReadLine() ?? server.StandardError.ReadToEnd();
-            Assert.Contains($"open file limit {hard}", line);
-            var (soft, serverHard) = OpenFilesLimit($"/proc/{server.Id}/limits");
-            Assert.Equal(hard, soft);
-            Assert.Equal(hard, serverHard);
-            // -printf %s stats every entry, so each one is looked up and keeps its descriptor in the server.
-            var walk = Run.Process("find", mnt, "-type", "f", "-printf", "%s\n").EnsureSuccess("find through the mount");
-            Assert.Equal("", walk.StdErr);
-            Assert.Equal(Dirs * FilesPerDir, walk.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
-            int held = Directory.GetFileSystemEntries($"/proc/{server.Id}/fd").Length;
-            Assert.True(held > 256, $"the server holds only {held} descriptors; the walk did not need more than the old limit");
-            Run.Process("umount", mnt).EnsureSuccess("umount");
-            Assert.True(server.WaitForExit(20_000), "the server did not exit after umount");
-            Assert.Equal(0, server.ExitCode);
-        }
-        finally
-        {
-            if (!server.HasExited) server.Kill();
-            server.WaitForExit();
-            Mounts.ForceUnmount(mnt);
-            Directory.Delete(mnt);
-            Directory.Delete(source, recursive: true);
-        }
+            for (int d = 0; d < Dirs; d++)
+            {
+                string dir = Directory.CreateDirectory(Path.Combine(source, $"d{d}")).FullName;
+                for (int f = 0; f < FilesPerDir; f++) File.WriteAllText(Path.Combine(dir, $"f{f}"), "x");
+            }
+        });
+        var server = loopback.Server;
+        string line = server.StandardOutput.ReadLine() ?? server.StandardError.ReadToEnd();
+        Assert.Contains($"open file limit {hard}", line);
+        var (soft, serverHard) = OpenFilesLimit($"/proc/{server.Id}/limits");
+        Assert.Equal(hard, soft);
+        Assert.Equal(hard, serverHard);
+        // -printf %s stats every entry, so each one is looked up and keeps its descriptor in the server.
+        var walk = Run.Process("find", loopback.MountPoint, "-type", "f", "-printf", "%s\n").EnsureSuccess("find through the mount");
+        Assert.Equal("", walk.StdErr);
+        Assert.Equal(Dirs * FilesPerDir, walk.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        int held = Directory.GetFileSystemEntries($"/proc/{server.Id}/fd").Length;
+        Assert.True(held > 256, $"the server holds only {held} descriptors; the walk did not need more than the old limit");
+        Assert.Equal(0, loopback.Unmount());
     }
 
     [Fact]
@@ -400,38 +388,59 @@ public sealed class LoopbackTests
     {
         // The case: 4 parallel cp -a of /usr/share/doc once gave hundreds of EMFILE, after which even
         // find failed. With 512 descriptors at most, inodes past the budget are kept by file handle.
-        string source = Directory.CreateTempSubdirectory("df-src-").FullName;
-        string mnt = Directory.CreateTempSubdirectory("df-mnt-").FullName;
-        using var server = StartLimitedCliLoopback("--nofile=512:512", source, mnt);
-        try
-        {
-            Assert.Contains("open file limit 512", server.StandardOutput.ReadLine());
-            var copy = Run.Shell($"for i in 1 2 3 4; do cp -a /usr/share/doc '{mnt}/doc'$i & done; wait; find '{mnt}' | wc -l", timeout: TimeSpan.FromMinutes(3));
-            Assert.Equal("", copy.StdErr);
-            int entries = int.Parse(Run.Shell("find /usr/share/doc | wc -l").EnsureSuccess("count").StdOut.Trim());
-            Assert.True(entries > 1000, $"/usr/share/doc has only {entries} entries here");
-            Assert.Equal(4 * entries + 1, int.Parse(copy.StdOut.Trim()));
-            Run.Process("diff", "-r", "--no-dereference", "/usr/share/doc", Path.Combine(source, "doc4")).EnsureSuccess("the copy is exact");
-            Assert.True(Directory.GetFileSystemEntries($"/proc/{server.Id}/fd").Length < 512, "the server is at its descriptor limit");
-            Run.Process("umount", mnt).EnsureSuccess("umount");
-            Assert.True(server.WaitForExit(20_000), "the server did not exit after umount");
-        }
-        finally
-        {
-            if (!server.HasExited) server.Kill();
-            server.WaitForExit();
-            Mounts.ForceUnmount(mnt);
-            Directory.Delete(mnt);
-            Directory.Delete(source, recursive: true);
-        }
+        using var loopback = LimitedCliLoopback.Start("--nofile=512:512");
+        string mnt = loopback.MountPoint;
+        Assert.Contains("open file limit 512", loopback.Server.StandardOutput.ReadLine());
+        var copy = Run.Shell($"for i in 1 2 3 4; do cp -a /usr/share/doc '{mnt}/doc'$i & done; wait; find '{mnt}' | wc -l", timeout: TimeSpan.FromMinutes(3));
+        Assert.Equal("", copy.StdErr);
+        int entries = int.Parse(Run.Shell("find /usr/share/doc | wc -l").EnsureSuccess("count").StdOut.Trim());
+        Assert.True(entries > 1000, $"/usr/share/doc has only {entries} entries here");
+        Assert.Equal(4 * entries + 1, int.Parse(copy.StdOut.Trim()));
+        Run.Process("diff", "-r", "--no-dereference", "/usr/share/doc", Path.Combine(loopback.Source, "doc4")).EnsureSuccess("the copy is exact");
+        Assert.True(Directory.GetFileSystemEntries($"/proc/{loopback.Server.Id}/fd").Length < 512, "the server is at its descriptor limit");
+        Assert.Equal(0, loopback.Unmount());
     }
 
-    /// <summary>The CLI's loopback server under <c>prlimit <paramref name="limit"/></c>, its output redirected.</summary>
-    private static System.Diagnostics.Process StartLimitedCliLoopback(string limit, string source, string mnt)
+    /// <summary>
+    /// The CLI's loopback server of a fresh source under <c>prlimit LIMIT</c>, its output redirected; Dispose kills
+    /// it if need be, unmounts and removes both directories, also when the test failed.
+    /// </summary>
+    private sealed class LimitedCliLoopback : IDisposable
     {
-        var psi = new System.Diagnostics.ProcessStartInfo("prlimit") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { limit, "dotnet", CliProcess.DllPath, "mount", "loopback", source, mnt }) psi.ArgumentList.Add(a);
-        return System.Diagnostics.Process.Start(psi)!;
+        private LimitedCliLoopback(string source, string mountPoint, System.Diagnostics.Process server) =>
+            (Source, MountPoint, Server) = (source, mountPoint, server);
+
+        public string Source { get; }
+        public string MountPoint { get; }
+        public System.Diagnostics.Process Server { get; }
+
+        public static LimitedCliLoopback Start(string limit, Action<string>? populate = null)
+        {
+            string source = Directory.CreateTempSubdirectory("df-src-").FullName;
+            string mnt = Directory.CreateTempSubdirectory("df-mnt-").FullName;
+            populate?.Invoke(source);
+            var psi = new System.Diagnostics.ProcessStartInfo("prlimit") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { limit, "dotnet", CliProcess.DllPath, "mount", "loopback", source, mnt }) psi.ArgumentList.Add(a);
+            return new LimitedCliLoopback(source, mnt, System.Diagnostics.Process.Start(psi)!);
+        }
+
+        /// <summary>umount(8), then the server's exit code.</summary>
+        public int Unmount()
+        {
+            Run.Process("umount", MountPoint).EnsureSuccess("umount");
+            Assert.True(Server.WaitForExit(20_000), "the server did not exit after umount");
+            return Server.ExitCode;
+        }
+
+        public void Dispose()
+        {
+            if (!Server.HasExited) Server.Kill();
+            Server.WaitForExit();
+            Server.Dispose();
+            Mounts.ForceUnmount(MountPoint);
+            Directory.Delete(MountPoint);
+            Directory.Delete(Source, recursive: true);
+        }
     }
 
     /// <summary>The "Max open files" line of a /proc/PID/limits file.</summary>
