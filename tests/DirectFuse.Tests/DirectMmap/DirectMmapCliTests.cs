@@ -17,7 +17,7 @@ public sealed class DirectMmapCliTests
         string mnt = NewMountPoint();
         using var server = CliProcess.Start(mnt, "mount", "fmmap", mnt, "--size", "256K", "--quota", "1M");
         server.WaitForMounted();
-        Assert.Contains("Passthrough", server.StdOut);
+        Assert.Contains(KernelFeatures.DefaultMmapMode.ToString(), server.StdOut);
         using var client = MmapClientProcess.Start();
         client.Ok($"open {mnt}/buffer");
         client.Ok($"map {256 * 1024}");
@@ -26,7 +26,7 @@ public sealed class DirectMmapCliTests
         var json = CliProcess.RunToEnd("regions", mnt, "--json", "--timeout", RegionsTimeout).EnsureSuccess("regions --json").StdOut;
         using var doc = JsonDocument.Parse(json);
         var root = doc.RootElement;
-        Assert.Equal("Passthrough", root.GetProperty("mode").GetString());
+        Assert.Equal(KernelFeatures.DefaultMmapMode.ToString(), root.GetProperty("mode").GetString());
         Assert.Equal(1 << 20, root.GetProperty("quota").GetInt64());
         Assert.Equal(256 * 1024, root.GetProperty("reserved").GetInt64());
         var region = Assert.Single(root.GetProperty("regions").EnumerateArray());

@@ -43,7 +43,7 @@ public sealed class RegionsChannelTests
         Assert.Contains(FuseMounts.ConnectionId(mnt)!.Value, ids); // else the squatter guessed wrong and proved nothing
 
         var table = Regions(mnt).EnsureSuccess("regions");
-        Assert.StartsWith($"{mnt}: Passthrough", table.StdOut);
+        Assert.StartsWith($"{mnt}: {KernelFeatures.DefaultMmapMode}", table.StdOut);
         AssertNothingForged(table);
         var json = Regions(mnt, "--json").EnsureSuccess("regions --json");
         AssertNothingForged(json);

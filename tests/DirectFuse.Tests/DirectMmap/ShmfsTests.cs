@@ -37,6 +37,7 @@ public sealed class ShmfsTests
     {
         var fs = new ShmFileSystem();
         using var m = TempMount.Create(fs);
+        if (!KernelFeatures.ExpectPassthrough(fs.Binder)) return;
         const string script = """
             import mmap, os, sys
             p = sys.argv[1]
@@ -66,6 +67,8 @@ public sealed class ShmfsTests
     {
         var fs = new ShmFileSystem();
         using var m = TempMount.Create(fs);
+        // Without passthrough every open is served and files stay resizable: nothing is sealed.
+        if (!KernelFeatures.ExpectPassthrough(fs.Binder)) return;
         Run.Shell($"head -c 8192 /dev/zero > '{m["fixed"]}'").EnsureSuccess("create");
         using (var c = MmapClientProcess.Start())
         {

@@ -17,4 +17,25 @@ public static class KernelFeatures
 
     /// <summary>Multigrain timestamps (6.13+): every change moves a directory's mtime, even within a clock tick.</summary>
     public static bool MultigrainTimestamps => AtLeast(6, 13);
+
+    /// <summary>The direct-mmap mode a root server gets on this kernel without asking for one.</summary>
+    public static DirectFuse.DirectMmap.DirectMmapMode DefaultMmapMode =>
+        Passthrough ? DirectFuse.DirectMmap.DirectMmapMode.Passthrough : DirectFuse.DirectMmap.DirectMmapMode.PageCache;
+
+    /// <summary>
+    /// For tests of the zero-copy path: true where the kernel has passthrough (and the binder must use it); on an
+    /// older kernel asserts that the binder fell back to the page-cache mirror and says why, and returns false —
+    /// the mirror has tests of its own that run on every kernel.
+    /// </summary>
+    public static bool ExpectPassthrough(DirectFuse.DirectMmap.RegionBinder binder)
+    {
+        if (Passthrough)
+        {
+            Assert.Equal(DirectFuse.DirectMmap.DirectMmapMode.Passthrough, binder.Mode);
+            return true;
+        }
+        Assert.Equal(DirectFuse.DirectMmap.DirectMmapMode.PageCache, binder.Mode);
+        Assert.Contains("6.9", binder.ModeReason);
+        return false;
+    }
 }
