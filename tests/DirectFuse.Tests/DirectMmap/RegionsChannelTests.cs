@@ -15,7 +15,7 @@ namespace DirectFuse.Tests.DirectMmap;
 public sealed class RegionsChannelTests
 {
     /// <summary>The client's own limit is 5 s; a dotnet start-up on a busy 2-core machine takes the rest.</summary>
-    private static readonly TimeSpan PromptAnswer = TimeSpan.FromSeconds(12);
+    private static readonly TimeSpan PromptAnswer = Patience.Seconds(12);
 
     private static string NewMountPoint() => Directory.CreateTempSubdirectory("df-regions-").FullName;
 
