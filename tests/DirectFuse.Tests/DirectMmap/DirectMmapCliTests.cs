@@ -32,7 +32,10 @@ public sealed class DirectMmapCliTests
         var region = Assert.Single(root.GetProperty("regions").EnumerateArray());
         Assert.Equal("uid:0", region.GetProperty("shareKey").GetString());
         Assert.Equal(1, region.GetProperty("clientOpens").GetInt32());
-        Assert.Equal(2 * 4096, region.GetProperty("resident").GetInt64()); // two pages touched
+        // Two pages touched; through the page-cache mirror the kernel's read-ahead touches more of the region.
+        long resident = region.GetProperty("resident").GetInt64();
+        if (KernelFeatures.Passthrough) Assert.Equal(2 * 4096, resident);
+        else Assert.InRange(resident, 2 * 4096, 256 * 1024);
         var table = CliProcess.RunToEnd("regions", mnt, "--timeout", RegionsTimeout).EnsureSuccess("regions").StdOut;
         Assert.Contains("uid:0", table);
         Assert.Contains("1 regions; reserved 256K of 1M quota; resident 8K", table);
