@@ -175,6 +175,8 @@ public sealed class OssDspTests
     }
 
     [Fact]
+    // Paced by real-time playback between two system calls, like the non-blocking writer test: host only.
+    [Trait("Timing", "RealTime")]
     public void O_NONBLOCK_set_with_fcntl_after_open_is_honoured()
     {
         using var m = OssDspMount.Create();
