@@ -19,6 +19,26 @@ public static class PermissionParity
     /// </summary>
     private static readonly TimeSpan KernelCacheTimeout = TimeSpan.FromSeconds(1.1);
 
+    /// <summary>Every variant a file system is compared in: with and without default_permissions, each caller.</summary>
+    public static TheoryData<bool, Caller> Variants => new()
+    {
+        { true, Caller.NobodyWithSupplementaryGroup }, { true, Caller.NobodyWithoutGroups }, { true, Caller.Root },
+        { false, Caller.NobodyWithSupplementaryGroup }, { false, Caller.NobodyWithoutGroups }, { false, Caller.Root },
+    };
+
+    /// <summary>
+    /// Mounts <paramref name="fs"/> with allow_other (and default_permissions when asked) and compares it with
+    /// tmpfs for <paramref name="caller"/>.
+    /// </summary>
+    public static void AssertSameAsTmpfs(string name, DirectFuse.LowLevel.LowLevelFileSystem fs, bool defaultPermissions, Caller caller, IReadOnlyCollection<string> excluded) =>
+        AssertSameAsTmpfs(
+            $"{name} ({(defaultPermissions ? "" : "no ")}default_permissions)",
+            () => TempMount.Create(fs, new DirectFuse.Session.FuseSessionOptions
+            {
+                Mount = new DirectFuse.Transport.MountOptions { AllowOther = true, DefaultPermissions = defaultPermissions, Subtype = "test" },
+            }),
+            caller, excluded);
+
     public static void AssertSameAsTmpfs(string label, Func<TempMount> mount, Caller caller, IReadOnlyCollection<string> excluded)
     {
         List<string> expected, actual;

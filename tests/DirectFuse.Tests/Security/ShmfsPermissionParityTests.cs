@@ -1,8 +1,5 @@
 using DirectFuse.DirectMmap;
 using DirectFuse.Examples.Shmfs;
-using DirectFuse.Session;
-using DirectFuse.Tests.Infrastructure;
-using DirectFuse.Transport;
 
 namespace DirectFuse.Tests.Security;
 
@@ -17,17 +14,8 @@ public sealed class ShmfsPermissionParityTests
     private static readonly IReadOnlyList<string> Excluded = AttackerBattery.LinksNodesAndXattrs;
 
     [Theory]
-    [InlineData(true, Caller.NobodyWithSupplementaryGroup)]
-    [InlineData(true, Caller.NobodyWithoutGroups)]
-    [InlineData(true, Caller.Root)]
-    [InlineData(false, Caller.NobodyWithSupplementaryGroup)]
-    [InlineData(false, Caller.NobodyWithoutGroups)]
-    [InlineData(false, Caller.Root)]
+    [MemberData(nameof(PermissionParity.Variants), MemberType = typeof(PermissionParity))]
     public void Same_answers_and_same_tree_as_tmpfs(bool defaultPermissions, Caller caller) =>
-        PermissionParity.AssertSameAsTmpfs(
-            $"shmfs ({(defaultPermissions ? "" : "no ")}default_permissions)",
-            () => TempMount.Create(
-                new ShmFileSystem(new MmapAddressSpaceOptions { Quota = 64L << 20 }),
-                new FuseSessionOptions { Mount = new MountOptions { AllowOther = true, DefaultPermissions = defaultPermissions, Subtype = "test" } }),
-            caller, Excluded);
+        PermissionParity.AssertSameAsTmpfs("shmfs", new ShmFileSystem(new MmapAddressSpaceOptions { Quota = 64L << 20 }),
+            defaultPermissions, caller, Excluded);
 }
