@@ -67,9 +67,16 @@ public sealed class ShmfsTests
     {
         var fs = new ShmFileSystem();
         using var m = TempMount.Create(fs);
-        // Without passthrough every open is served and files stay resizable: nothing is sealed.
-        if (!KernelFeatures.ExpectPassthrough(fs.Binder)) return;
         Run.Shell($"head -c 8192 /dev/zero > '{m["fixed"]}'").EnsureSuccess("create");
+        if (!KernelFeatures.ExpectPassthrough(fs.Binder))
+        {
+            // Without passthrough every open is served and files stay resizable: nothing is sealed (kernel-facts:
+            // "Other kernels"). The server sees each size change, and the region follows it.
+            Run.Process("truncate", "-s", "100", m["fixed"]).EnsureSuccess("truncate without passthrough");
+            Assert.Equal(100, fs.RegionOf("/fixed")!.Length);
+            Assert.Equal(100, new FileInfo(m["fixed"]).Length);
+            return;
+        }
         using (var c = MmapClientProcess.Start())
         {
             c.Ok($"open {m["fixed"]}");
