@@ -40,8 +40,9 @@ fi
 resolve() {
   case $1 in
     6.1) apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/.*Depends: \(linux-image-6\.1\.[0-9.-]*-amd64\)$/\1-unsigned/p' | head -1 ;;
-    6.12) KVM_SUITE=bookworm-backports latest_in_suite 'linux-image-6\.12\.[0-9.+~a-z-]*-amd64-unsigned' ;;
-    5.10) KVM_SUITE=bullseye latest_in_suite 'linux-image-5\.10\.[0-9.-]*-amd64-unsigned' ;;
+    # The generic flavour: not -rt-amd64 or -cloud-amd64, which sort after it.
+    6.12) KVM_SUITE=bookworm-backports latest_in_suite 'linux-image-6\.12\.[0-9.]+\+deb[0-9]+(u[0-9]+)?-amd64-unsigned' ;;
+    5.10) KVM_SUITE=bullseye latest_in_suite 'linux-image-5\.10\.0-[0-9]+-amd64-unsigned' ;;
     *) echo "$1" ;;
   esac
 }
