@@ -62,7 +62,7 @@ public sealed class CliTests
         server.WaitForMounted();
         Assert.True(Mounts.IsFuseMounted(mnt));
         server.Signal(SIGKILL);
-        Assert.True(Mounts.WaitUntilUnmounted(mnt, TimeSpan.FromSeconds(10)), "fusermount3 did not unmount after the server died");
+        Assert.True(Mounts.WaitUntilUnmounted(mnt, Patience.Seconds(10)), "fusermount3 did not unmount after the server died");
     }
 
     [Fact]
@@ -272,7 +272,7 @@ public sealed class CliTests
             var write = Run.AsNobody("/bin/sh", "-c", $"echo data > '{mnt}/f' && cat '{mnt}/f'").EnsureSuccess("write as nobody");
             Assert.Equal("data", write.StdOut.Trim());
             Run.AsNobody("fusermount3", "-u", mnt).EnsureSuccess("fusermount3 -u as nobody");
-            Assert.True(server.WaitForExit(20_000), "the unprivileged server did not exit after fusermount3 -u");
+            Assert.True(server.WaitForExit(Patience.Milliseconds(20_000)), "the unprivileged server did not exit after fusermount3 -u");
             Assert.Equal(0, server.ExitCode);
         }
         finally

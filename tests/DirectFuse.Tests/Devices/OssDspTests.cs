@@ -218,7 +218,7 @@ public sealed class OssDspTests
             finally
             {
                 p.Kill();
-                p.WaitForExit(10_000);
+                p.WaitForExit(Patience.Milliseconds(10_000));
             }
         }
         const string next = Prelude + """
@@ -230,7 +230,7 @@ public sealed class OssDspTests
             """;
         var sw = Stopwatch.StartNew();
         Assert.Equal("done", Run.PythonScript(next, m.DevicePath).EnsureSuccess("the next client").StdOut.Trim());
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"the next client took {sw.Elapsed}");
+        Assert.True(sw.Elapsed < Patience.Seconds(10), $"the next client took {sw.Elapsed}");
         Assert.True(WaitForRelease(m), "the device was not released");
         var (_, _, _, data) = m.ReadWav();
         var expected = Enumerable.Repeat(Enumerable.Range(0, 256).Select(i => (byte)i), 48).SelectMany(b => b).ToArray();
@@ -291,7 +291,7 @@ public sealed class OssDspTests
     /// <summary>RELEASE arrives asynchronously after the client's last close; wait for it (and the final drain).</summary>
     private static bool WaitForRelease(OssDspMount m)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        var deadline = DateTime.UtcNow + Patience.Seconds(10);
         while (DateTime.UtcNow < deadline)
         {
             if (!m.Device.IsOpen) return true;

@@ -83,7 +83,7 @@ public sealed class DirectMmapCliTests
         finally
         {
             Run.AsNobody("fusermount3", "-u", mnt);
-            if (!server.WaitForExit(10_000)) server.Kill();
+            if (!server.WaitForExit(Patience.Milliseconds(10_000))) server.Kill();
             Mounts.ForceUnmount(mnt);
             Directory.Delete(mnt);
         }

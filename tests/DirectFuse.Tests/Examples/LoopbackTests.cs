@@ -428,7 +428,7 @@ public sealed class LoopbackTests
         public int Unmount()
         {
             Run.Process("umount", MountPoint).EnsureSuccess("umount");
-            Assert.True(Server.WaitForExit(20_000), "the server did not exit after umount");
+            Assert.True(Server.WaitForExit(Patience.Milliseconds(20_000)), "the server did not exit after umount");
             return Server.ExitCode;
         }
 

@@ -74,7 +74,7 @@ public sealed class CliProcess : IDisposable
 
     /// <summary>Runs <c>directfuse ARGS</c> to completion.</summary>
     public static ProcessResult RunToEnd(params string[] args) =>
-        Run.Process("dotnet", new[] { DllPath }.Concat(args), Patience.Seconds(60));
+        Run.Process("dotnet", new[] { DllPath }.Concat(args), TimeSpan.FromSeconds(60));
 
     /// <summary>Waits until the CLI reports the mount as served.</summary>
     public void WaitForMounted(TimeSpan? timeout = null)
@@ -129,7 +129,7 @@ public sealed class CliProcess : IDisposable
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
+            _process.WaitForExit(Patience.Milliseconds(10_000));
         }
         _process.Dispose();
         if (_mountPoint is null) return;
