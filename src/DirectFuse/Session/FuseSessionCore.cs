@@ -139,7 +139,10 @@ internal sealed partial class FuseSessionCore
         // (FuseContext.IsInGroup reads it). Not HANDLE_KILLPRIV(_V2): then the kernel clears suid/sgid itself
         // (with a SETATTR) on writes, truncates and chown by unprivileged callers, instead of leaving it to every
         // file system; file systems that check permissions themselves ask for V2 (see Permissions).
-        if (OverrideCheck.Overrides(fs, nameof(LowLevelFileSystem.SetLkAsync))) want |= InitFlags.PosixLocks | InitFlags.FlockLocks;
+        // Locks only as declared: a kind handed to a file system that does not serve it would fail for every client.
+        var locks = fs.ServedLocks;
+        if ((locks & LockKinds.Posix) != 0) want |= InitFlags.PosixLocks;
+        if ((locks & LockKinds.Flock) != 0) want |= InitFlags.FlockLocks;
         return want;
     }
 
