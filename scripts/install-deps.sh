@@ -4,8 +4,10 @@
 #   fio, stress-ng, attr, python3   real clients the integration tests drive
 #   sox, libsox-fmt-oss             an OSS client (sox -t oss) for the ossdsp device tests
 #   clang, zlib1g-dev               the native toolchain of the Native AOT publish of `directfuse` (./directfuse)
+# With package names as arguments it installs only those (scripts/build-cli.sh asks for the AOT toolchain).
 set -euo pipefail
 packages=(fuse3 fio stress-ng attr python3 util-linux sox libsox-fmt-oss clang zlib1g-dev)
+[ $# -gt 0 ] && packages=("$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
