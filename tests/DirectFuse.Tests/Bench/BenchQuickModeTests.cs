@@ -19,7 +19,7 @@ public sealed class BenchQuickModeTests
     [BenchFact]
     public void Quick_mode_measures_every_contender_and_writes_json_and_markdown()
     {
-        string repo = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(CliProcess.DllPath)!, "../../../../.."));
+        string repo = CliProcess.RepositoryRoot;
         string outDir = Directory.CreateTempSubdirectory("df-bench-").FullName;
         try
         {

@@ -261,7 +261,7 @@ public sealed class CliTests
         Run.Process("chown", "65534:65534", mnt).EnsureSuccess("chown");
         // The unprivileged server: the same command, run as nobody.
         var psi = new System.Diagnostics.ProcessStartInfo("setpriv") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", "dotnet", CliProcess.DllPath, "mount", "memfs", mnt })
+        foreach (var a in (string[])["--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", .. CliProcess.Command, "mount", "memfs", mnt])
             psi.ArgumentList.Add(a);
         using var server = System.Diagnostics.Process.Start(psi)!;
         try

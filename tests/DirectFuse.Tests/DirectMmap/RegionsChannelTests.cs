@@ -139,7 +139,7 @@ public sealed class RegionsChannelTests
         var clock = Stopwatch.StartNew();
         // The query's own limit (5 s) stretches under emulation like every other wait here.
         string timeout = Patience.Seconds(5).TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var result = Run.Process("dotnet", new[] { CliProcess.DllPath, "regions", mnt, "--timeout", timeout }.Concat(options), TimeSpan.FromSeconds(30));
+        var result = Run.Process(CliProcess.Command[0], CliProcess.Command.Skip(1).Concat(["regions", mnt, "--timeout", timeout]).Concat(options), TimeSpan.FromSeconds(30));
         Assert.True(clock.Elapsed < PromptAnswer, $"regions took {clock.Elapsed.TotalSeconds:0.0} s");
         return result;
     }
