@@ -53,6 +53,8 @@ public sealed partial class FuseSession : IDisposable
             session.Start();
             // A worker that dies before INIT (the kernel refused our reply, the fd broke) ends the wait at once.
             int first = Task.WaitAny([core.InitCompleted, session.Completion], options.InitTimeout);
+            if (core.InitFailure is { } failure)
+                throw new MountException($"setting up the connection failed: {failure.GetType().Name}: {failure.Message}", failure);
             if (first != 0)
                 throw new MountException(first < 0
                     ? $"the kernel did not send INIT within {options.InitTimeout.TotalSeconds:0}s"

@@ -78,6 +78,16 @@ internal sealed partial class FuseSessionCore
         _initDone.TrySetResult();
     }
 
+    /// <summary>
+    /// Setting up the connection threw (the file system's Init, typically): the INIT is answered with an error,
+    /// and whoever waits for <see cref="InitCompleted"/> learns why at once, instead of timing out as if the
+    /// kernel had never sent INIT.
+    /// </summary>
+    public void FailInit(Exception e) => _initDone.TrySetException(e);
+
+    /// <summary>Why set-up failed (<see cref="FailInit"/>), for a mount's error message; null while it has not.</summary>
+    public Exception? InitFailure => _initDone.Task.Exception?.InnerException;
+
     /// <summary>Fills the connection from the kernel's INIT, lets the file system adjust it, and builds the reply.</summary>
     public FuseInitOut Negotiate(in FuseInitIn a, LowLevelFileSystem fs)
     {
