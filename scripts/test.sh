@@ -41,7 +41,7 @@ if [ "${CI:-}" = true ] || [ "${DIRECTFUSE_KERNEL_MATRIX:-}" = 1 ]; then
   matrix_trx=0
   for trx in "$results"/matrix/*/out/results/*.trx; do
     [ -e "$trx" ] || continue
-    cp "$trx" "$results/kernel-$(basename "$(dirname "$(dirname "$(dirname "$trx")")")").trx"
+    cp "$trx" "$results/kernel-$(basename "$(dirname "$(dirname "$(dirname "$trx")")")")-$(basename "$trx")"
     matrix_trx=1
   done
   [ $matrix_trx -eq 1 ] || { echo "The kernel matrix produced no results."; matrix_missing=1; }
