@@ -185,6 +185,7 @@ internal sealed partial class FuseSessionCore
                     return errno == Errno.ENODEV.Value ? "unmounted" : $"read failed: {new Errno(errno)}";
                 }
                 if (n == 0) return "end of stream";
+                channel.RequestsRead++;
                 if (!request.Load(readBuffer, n))
                 {
                     LogShortRead(_logger, n);
@@ -241,7 +242,7 @@ internal sealed partial class FuseSessionCore
     private FuseRequest Rent(FuseChannel channel)
     {
         var request = Pool.Rent();
-        request.Channel = channel;
+        request.Sink = channel;
         request.WriteFailed ??= (r, errno) => LogReplyFailed(_logger, OpcodeTable.NameOf(r.Opcode), r.Header.Unique, errno.ToString());
         return request;
     }
