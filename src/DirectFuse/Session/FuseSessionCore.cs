@@ -54,6 +54,9 @@ internal sealed partial class FuseSessionCore
     /// <summary>The options of the mount this session serves; null for a CUSE device.</summary>
     public Transport.MountOptions? MountOptions => IsCuse ? null : _options.Mount;
 
+    /// <summary>Why FUSE over io_uring was not negotiated although asked for; null when it was (or not asked for).</summary>
+    public string? IoUringRefusal { get; private set; }
+
     /// <summary>The channel notifications and backing-file ioctls go through (the session's first fd).</summary>
     public FuseChannel? ControlChannel { get; set; }
 
@@ -92,6 +95,11 @@ internal sealed partial class FuseSessionCore
         c.MaxWrite = (uint)(Pool.InSize - 4096);
         c.MaxPages = (ushort)(c.MaxWrite / PageSize);
         c.Want = DefaultWant(fs) | _options.ExtraCapabilities;
+        if (_options.UseIoUring && !IsCuse)
+        {
+            IoUringRefusal = Transport.IoUring.UringHost.WhyUnavailable();
+            if (IoUringRefusal is null) c.Want |= InitFlags.OverIoUring;
+        }
 
         fs.Init(c);
 
@@ -105,6 +113,12 @@ internal sealed partial class FuseSessionCore
             LogPassthroughDropped(_logger);
             negotiated &= ~InitFlags.Passthrough;
         }
+        // Once io_uring is negotiated the kernel holds every request until a ring is registered: never ask for it
+        // unless the session will register one (a file system's Init or ExtraCapabilities cannot).
+        bool ringPossible = _options.UseIoUring && !IsCuse && IoUringRefusal is null;
+        if (!ringPossible) negotiated &= ~InitFlags.OverIoUring;
+        else if ((negotiated & InitFlags.OverIoUring) == 0)
+            IoUringRefusal = (offered & InitFlags.OverIoUring) == 0 ? "the kernel did not offer FUSE_OVER_IO_URING" : "the file system's Init removed FUSE_OVER_IO_URING";
         // flags2 only reaches the kernel with INIT_EXT; the kernel offers high bits only together with it.
         if ((ulong)negotiated >> 32 != 0) negotiated |= InitFlags.InitExt;
         c.Negotiated = negotiated;
@@ -246,6 +260,12 @@ internal sealed partial class FuseSessionCore
         request.WriteFailed ??= (r, errno) => LogReplyFailed(_logger, OpcodeTable.NameOf(r.Opcode), r.Header.Unique, errno.ToString());
         return request;
     }
+
+    /// <summary>A ring queue's handler went asynchronous: counted with the others for <see cref="DrainHandlers"/>.</summary>
+    public void BeginAsyncHandler() => Interlocked.Increment(ref _inFlight);
+
+    /// <summary>That handler finished.</summary>
+    public void EndAsyncHandler() => Interlocked.Decrement(ref _inFlight);
 
     private async Task RecycleWhenDone(ValueTask pending, FuseRequest request)
     {
