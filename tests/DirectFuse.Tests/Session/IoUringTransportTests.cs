@@ -160,6 +160,19 @@ public sealed class IoUringTransportTests
         AssertGone(m);
     }
 
+    [Fact]
+    public void The_cli_serves_over_io_uring_with_o_io_uring()
+    {
+        if (!UringParameter.Supported) return;
+        using var on = UringParameter.On();
+        string mnt = Directory.CreateTempSubdirectory("df-cli-uring-").FullName;
+        using var server = CliProcess.Start(mnt, "mount", "memfs", mnt, "-o", "io_uring");
+        server.WaitForMounted();
+        File.WriteAllText(Path.Combine(mnt, "a"), "hello");
+        Assert.Equal("hello", File.ReadAllText(Path.Combine(mnt, "a")));
+        Assert.True(SpinWait.SpinUntil(() => server.StdOut.Contains("requests over io_uring"), Patience.Seconds(5)), server.StdOut + server.StdErr);
+    }
+
     private static void AssertGone(TempMount m)
     {
         Assert.DoesNotContain(File.ReadAllLines("/proc/self/mounts"), line => line.Split(' ')[1] == m.Path);
