@@ -43,6 +43,8 @@ internal sealed partial class FuseSessionCore
     public RequestPool Pool { get; }
     /// <summary>The cap on requests held at once (<see cref="FuseSessionOptions.MaxPendingRequests"/>).</summary>
     public PendingLimit Pending { get; }
+    /// <summary><see cref="FuseSessionOptions.MaxPendingRequests"/>: also the most entries an io_uring queue grows to.</summary>
+    public int MaxPendingRequests => Math.Max(1, _options.MaxPendingRequests);
     /// <summary>Requests whose handlers are running asynchronously now.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
     public FuseDispatcher Dispatcher { get; }

@@ -16,8 +16,10 @@ internal sealed unsafe partial class FuseRingQueue
 {
     /// <summary>Entries registered at start.</summary>
     public const int InitialDepth = 8;
-    /// <summary>Entries a queue may grow to while handlers hold entries (each is max_write of mostly untouched memory).</summary>
-    public const int MaxDepth = 128;
+    // Entries a queue may grow to while handlers hold entries (each is max_write of mostly untouched memory): as
+    // many as FuseSessionOptions.MaxPendingRequests, since all the waiting callers may run on one CPU, and a queue
+    // without a free entry leaves every other caller on that CPU waiting behind them.
+    private readonly int _maxDepth;
     // Entries kept with the kernel even while handlers wait: below this many, another is registered.
     private const int MinIdle = 2;
     private const uint CmdRegister = 1, CmdCommitAndFetch = 2;
@@ -47,6 +49,7 @@ internal sealed unsafe partial class FuseRingQueue
         _core = core;
         Qid = qid;
         _logger = logger;
+        _maxDepth = Math.Max(InitialDepth, transport.MaxEntriesPerQueue);
     }
 
     /// <summary>The queue id: the CPU whose callers it serves.</summary>
@@ -102,9 +105,10 @@ internal sealed unsafe partial class FuseRingQueue
 
     private string? Setup(int deviceFd)
     {
-        _ring = IoUringRing.Create(64, 2 * MaxDepth + 8, SetupSubmitAll, out int errno);
+        _ring = IoUringRing.Create(64, (uint)Math.Min(2 * _maxDepth + 8, 65536), SetupSubmitAll, out int errno);
         if (_ring is null) return $"io_uring_setup: {new Errno(errno)}";
-        // The device as fixed file 0 saves the fd lookup on every command; the plain fd also works.
+        // The device as fixed file 0 saves the fd lookup on every command. (A plain fd was tried against the
+        // auto_unmount race after SIGKILL, see FuseRingTransport's remarks: it did not change it.)
         int rc = _ring.RegisterFile(deviceFd);
         if (rc < 0) return $"IORING_REGISTER_FILES: {new Errno(-rc)}";
         _eventFd = Libc.eventfd(0, Libc.EFD_CLOEXEC);
@@ -240,7 +244,7 @@ internal sealed unsafe partial class FuseRingQueue
         _held++;
         _core.BeginAsyncHandler();
         _ = HandBackWhenDone(pending, e);
-        if (!_stopping && _entries.Count - _held < MinIdle + 1 && _entries.Count < MaxDepth) Grow();
+        if (!_stopping && _entries.Count - _held < MinIdle + 1 && _entries.Count < _maxDepth) Grow();
     }
 
     private void Grow()
