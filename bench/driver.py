@@ -158,6 +158,57 @@ def contenders(args, src):
     return result
 
 
+# ---- FUSE over io_uring (issue 14) --------------------------------------------------------------------------------
+
+ENABLE_URING = "/sys/module/fuse/parameters/enable_uring"
+
+
+def uring_contenders(args, src):
+    """DirectFuse's loopback over FUSE-over-io_uring, without passthrough (so the ring carries every read and
+    write): compared with directfuse-nopt. Only where the kernel has it (the fuse module's enable_uring)."""
+    if "directfuse" not in args.only_list or not os.path.exists(ENABLE_URING):
+        return []
+    n = args.threads
+    dll = os.path.join(BUILD, "cli", "directfuse.dll")
+    return [Contender(
+        "directfuse-uring", f"DirectFuse loopback, --threads {n}, --no-passthrough, --no-xattr, -o io_uring (one ring queue per CPU; /dev/fuse workers keep FORGET and INTERRUPT)",
+        lambda mnt: ["dotnet", dll, "mount", "loopback", src, mnt, "--threads", str(n), "--no-passthrough", "--no-xattr", "-o", "io_uring"])]
+
+
+class UringParameter:
+    """Turns enable_uring on for the run when an io_uring contender runs, and puts back the value found."""
+
+    def __init__(self, cons):
+        self.original = None
+        if any(c.name == "directfuse-uring" for c in cons):
+            with open(ENABLE_URING) as f:
+                self.original = f.read().strip()
+            with open(ENABLE_URING, "w") as f:
+                f.write("Y")
+
+    def restore(self):
+        if self.original is not None:
+            with open(ENABLE_URING, "w") as f:
+                f.write(self.original)
+            self.original = None
+
+
+def latency_workloads(args):
+    """Round trips of one request: stat(2) of names that do not exist, each a LOOKUP answered ENOENT, timed one by
+    one; p50 and p99 come from the same pass."""
+    last = {}
+
+    def p50(root):
+        r = metabench("negstat", os.path.join(root, "meta"), args.params["files"])
+        last["p99"] = r["p99_us"]
+        return r["p50_us"], r["ops"]
+
+    return [
+        Workload("neglookup-p50", "µs", p50, f"median round trip of stat(2) on a missing name ({args.params['files']} names): one LOOKUP → ENOENT"),
+        Workload("neglookup-p99", "µs", lambda root: (last.pop("p99", 0.0), 0), "99th percentile of the same pass"),
+    ]
+
+
 class Mounted:
     """A contender mounted on its mount point (or the native source), undone by close()."""
 
@@ -473,8 +524,9 @@ def main():
                             log=lambda line: print(line, flush=True))
         prepare_source(src, p)
 
-        wl = workloads(args)
-        cons = contenders(args, src)
+        wl = workloads(args) + latency_workloads(args)
+        cons = contenders(args, src) + uring_contenders(args, src)
+        uring = UringParameter(cons)
         if "native" not in args.only_list:
             cons = [c for c in cons if c.name != "native"]
         for c in cons:
@@ -516,6 +568,8 @@ def main():
         raise SystemExit(130)
     finally:
         cleanup.all()
+        if "uring" in locals():
+            uring.restore()
 
     elapsed = time.time() - started
     report = write_reports(args, results, counts, notes, mode, elapsed, load_start, json_path, md_path)
@@ -577,12 +631,12 @@ def count_requests(args, src, mnt_root, cleanup, cons):
 def write_reports(args, results, counts, notes, mode, elapsed, load_start, json_path, md_path):
     mach = machine()
     load_end = loadavg()
-    contender_order = ["native", "libfuse", "gofuse", "directfuse", "directfuse-nopt", "native-memfd", "directfuse-fmmap",
+    contender_order = ["native", "libfuse", "gofuse", "directfuse", "directfuse-nopt", "directfuse-uring", "native-memfd", "directfuse-fmmap",
                        "directfuse-fmmap-pagecache", "raw-syscalls", "directfuse-null", "directfuse-loopback",
                        "directfuse-aot", "directfuse-jit", "directfuse-jit-notiered"]
     startup_w = ["startup-first-answer", "first-create", "startup-rss"]
-    main_w = ["stat", "create", "readdir", "readdir-changing", "seqread", "seqwrite", "randread"]
-    cpu_w = [f"{w}.server-cpu" for w in main_w]
+    main_w = ["stat", "create", "readdir", "readdir-changing", "seqread", "seqwrite", "randread", "neglookup-p50", "neglookup-p99"]
+    cpu_w = [f"{w}.server-cpu" for w in main_w if w != "neglookup-p99"]
     mmap_w = ["mmap-write-bw", "mmap-read-bw", "mmap-first-touch", "pagecache-client-fill", "pagecache-retrieve", "pagecache-sync-store"]
     alloc_w = [f"alloc-{op}" for op in ("LOOKUP", "GETATTR", "READ", "WRITE")] + \
               [f"server-thread-cpu-{op}" for op in ("LOOKUP", "GETATTR", "READ", "WRITE")] + \

@@ -31,9 +31,10 @@ internal static class MountRunner
         // Before the mount exists: from then on a signal must unmount, never kill the process.
         using var signals = new ShutdownSignals();
         MountOptions mountOptions;
+        string[] mountOptionLists = CommonOptions.TakeSessionOptions(result.GetValue(common.MountOptions) ?? [], out bool ioUring);
         try
         {
-            mountOptions = MountOptions.Parse(result.GetValue(common.MountOptions) ?? [], new MountOptions { Subtype = subtype, FsName = subtype });
+            mountOptions = MountOptions.Parse(mountOptionLists, new MountOptions { Subtype = subtype, FsName = subtype });
         }
         catch (ArgumentException e)
         {
@@ -47,7 +48,7 @@ internal static class MountRunner
         using var loggerFactory = LoggerFactory.Create(b => b
             .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
             .SetMinimumLevel(debug ? LogLevel.Information : LogLevel.Warning));
-        var options = new FuseSessionOptions { Mount = mountOptions, Threads = threads, Debug = debug, LoggerFactory = loggerFactory };
+        var options = new FuseSessionOptions { Mount = mountOptions, Threads = threads, Debug = debug, LoggerFactory = loggerFactory, UseIoUring = ioUring };
 
         LowLevelFileSystem fs;
         try
@@ -75,6 +76,7 @@ internal static class MountRunner
             using (whileMounted?.Invoke(fs, session, loggerFactory.CreateLogger("directfuse")))
             {
                 Console.WriteLine($"directfuse: {subtype} mounted on {session.MountPoint} ({session.Connection.KernelMajor}.{session.Connection.KernelMinor} kernel protocol, {threads} threads{(describe is null ? "" : ", " + describe(fs))})");
+                if (ioUring) Console.WriteLine($"directfuse: requests over {(session.Transport == FuseTransport.IoUring ? "io_uring" : "/dev/fuse")}: {session.TransportReason}");
                 Console.WriteLine("directfuse: serving until unmounted or interrupted (Ctrl-C)");
                 // Waited for on this (main) thread, not awaited: nothing of the shutdown depends on the thread pool,
                 // which handlers under load may keep busy.

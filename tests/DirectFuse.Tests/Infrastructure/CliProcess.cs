@@ -98,6 +98,8 @@ public sealed class CliProcess : IDisposable
         if (asNobody)
             foreach (var a in new[] { "HOME=/tmp", "DOTNET_CLI_HOME=/tmp" }) psi.ArgumentList.Add(a);
         foreach (var a in (command ?? Command).Concat(args)) psi.ArgumentList.Add(a);
+        // The suite's io_uring run: every file system the CLI mounts asks for FUSE over io_uring.
+        if (TestTransport.IoUring && args is ["mount", ..]) foreach (var a in new[] { "-o", "io_uring" }) psi.ArgumentList.Add(a);
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start directfuse");
         return new CliProcess(p, mountPoint);
     }

@@ -170,7 +170,7 @@ public sealed class InitTests
         (bool Initialized, bool InProgress)? atWrite = null;
         var r = new FuseRequest(k.Core.Pool.InSize, k.Core.Pool.OutSize)
         {
-            Channel = dead,
+            Sink = dead,
             WriteFailed = (_, _) => atWrite = (k.Core.Initialized, k.Core.InitInProgress),
         };
         var init = new byte[64];
