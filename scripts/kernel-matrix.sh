@@ -47,6 +47,14 @@ resolve() {
   esac
 }
 
+# The Debian suite a shorthand's package comes from when this machine's own suites lack it (scripts/kernel-vm.sh).
+suite_of() {
+  case $1 in
+    5.10) echo bullseye ;;
+    *) echo "${KVM_SUITE:-bookworm-backports}" ;;
+  esac
+}
+
 # Package names of another suite, through a private package list (as scripts/kernel-vm.sh fetches them).
 latest_in_suite() {
   local a=/var/tmp/kernel-vm/apt-$KVM_SUITE mirror
@@ -109,7 +117,7 @@ for k in "${kernels[@]}"; do
     label="$k ($pkg)"
     # Emulation is 15-60 times slower than the host: the tests stretch their waits (Infrastructure/Patience.cs).
     # The guest gets no environment of ours but what is written here: the patience, and which directfuse to run.
-    KVM_OUT=$kdir KVM_TIMEOUT=${KVM_TIMEOUT:-$timeout} bash scripts/kernel-vm.sh "$pkg" "export DIRECTFUSE_TEST_PATIENCE=${DIRECTFUSE_TEST_PATIENCE:-10} DIRECTFUSE_TEST_CLI=${DIRECTFUSE_TEST_CLI:-}; $test_cmd" > "$kdir/console.log" 2>&1
+    KVM_SUITE=$(suite_of "$k") KVM_OUT=$kdir KVM_TIMEOUT=${KVM_TIMEOUT:-$timeout} bash scripts/kernel-vm.sh "$pkg" "export DIRECTFUSE_TEST_PATIENCE=${DIRECTFUSE_TEST_PATIENCE:-10} DIRECTFUSE_TEST_CLI=${DIRECTFUSE_TEST_CLI:-}; $test_cmd" > "$kdir/console.log" 2>&1
     trx=("$kdir"/out/results/*.trx)
   fi
   if [ ! -e "${trx[0]}" ]; then
