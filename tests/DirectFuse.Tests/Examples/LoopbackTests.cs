@@ -81,8 +81,10 @@ public sealed class LoopbackTests
             """;
         Assert.Equal("4 0", Run.PythonScript(script, m.Mount["d9/f99"]).EnsureSuccess("open-unlink-fstat").StdOut.Trim());
         // A file removed behind the mount's back: ESTALE for the stale inode becomes ENOENT after a fresh lookup.
+        // 6.1 and newer asked the server at once in our runs; 5.10 answered from its cache until the 1 s attribute
+        // timeout had passed.
         File.Delete(Path.Combine(m.Source, "d0", "f0"));
-        Assert.False(File.Exists(m.Mount["d0/f0"]));
+        Assert.True(SpinWait.SpinUntil(() => !File.Exists(m.Mount["d0/f0"]), Patience.Seconds(5)), "d0/f0 still exists");
     }
 
     [Theory, MemberData(nameof(Modes))]
@@ -224,7 +226,10 @@ public sealed class LoopbackTests
         string source = Directory.CreateTempSubdirectory("df-src-").FullName;
         try
         {
-            Assert.Equal(0, FlushesForClosedFiles(source, new LoopbackOptions { UsePassthrough = passthrough }));
+            long flushes = FlushesForClosedFiles(source, new LoopbackOptions { UsePassthrough = passthrough });
+            // Before protocol 7.35 (Linux 5.16) the kernel has no FOPEN_NOFLUSH and sends FLUSH at every close.
+            if (KernelFeatures.NoFlush) Assert.Equal(0, flushes);
+            else Assert.True(flushes >= 10, $"{flushes} FLUSH requests for 10 closes on protocol 7.{KernelFeatures.ProtocolMinor}");
             // Switched off, every close is a FLUSH again: the test above measures the elision, not a quiet kernel.
             Assert.True(FlushesForClosedFiles(source, new LoopbackOptions { UsePassthrough = passthrough, ElideNoOpFlush = false }) >= 10);
         }

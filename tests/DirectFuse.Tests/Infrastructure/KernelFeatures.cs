@@ -15,6 +15,27 @@ public static class KernelFeatures
     /// <summary>FUSE_DIRECT_IO_ALLOW_MMAP (6.6+): a direct-I/O file (a device node) can be mapped shared.</summary>
     public static bool DirectIoAllowMmap => AtLeast(6, 6);
 
+    /// <summary>
+    /// The FUSE protocol minor the running kernel offers at INIT (7.38 on 6.1, 7.41 on 6.12, 7.32 on 5.10), read
+    /// once from a probe mount.
+    /// </summary>
+    public static uint ProtocolMinor => ProbedMinor.Value;
+
+    private static readonly Lazy<uint> ProbedMinor = new(() =>
+    {
+        using var probe = TempMount.Create(new DirectFuse.Examples.MemFs.MemFileSystem(), prefix: "df-probe-");
+        return probe.Session.Connection.KernelMinor;
+    });
+
+    /// <summary>FOPEN_NOFLUSH (protocol 7.35, Linux 5.16): an open can spare the kernel's FLUSH at close.</summary>
+    public static bool NoFlush => ProtocolMinor >= 35;
+
+    /// <summary>CUSE (/dev/cuse; CONFIG_CUSE, e.g. Debian's cuse module; not in this machine's 6.18).</summary>
+    public static bool Cuse => DirectFuse.Cuse.CuseSession.IsAvailable;
+
+    /// <summary>FUSE over io_uring can be switched on (CONFIG_FUSE_IO_URING, Linux 6.14+: the enable_uring parameter).</summary>
+    public static bool IoUring => File.Exists("/sys/module/fuse/parameters/enable_uring");
+
     /// <summary>Multigrain timestamps (6.13+): every change moves a directory's mtime, even within a clock tick.</summary>
     public static bool MultigrainTimestamps => AtLeast(6, 13);
 
