@@ -43,8 +43,10 @@ public readonly record struct Ownership(uint Mode, uint Uid, uint Gid)
 /// <see cref="ModeAfterWrite"/> and <see cref="ModeAfterTruncatingOpen"/>. And when other users may reach the mount
 /// (<c>allow_other</c>) without <c>default_permissions</c>, give entries a zero timeout: the kernel then asks
 /// for every path component, in the caller's name, so a directory's search permission is checked for each
-/// caller instead of once for whoever looked the name up first. Without it the kernel clears the
-/// bits with a chmod in the writer's name, which <see cref="CheckSetAttr"/> refuses to anybody but the owner.</para>
+/// caller instead of once for whoever looked the name up first. Kernels without it (before 5.11, protocol 7.33)
+/// clear the bits themselves with a SETATTR of the mode in the writer's name: <see cref="CheckSetAttr"/> lets a
+/// caller who may write the file make exactly that change, as Linux lets any writer cause it. Those kernels do
+/// not drop set-group-ID without group-execute, nor the bits at an O_TRUNC open (tmpfs does).</para>
 /// </remarks>
 public static class Permissions
 {
@@ -130,7 +132,7 @@ public static class Permissions
         if (request.Has(SetAttrValid.Gid) && !IsPrivileged(caller)
             && (caller.Uid != node.Uid || (request.Gid != node.Gid && !caller.IsInGroup(request.Gid))))
             return Errno.EPERM;
-        if (request.Has(SetAttrValid.Mode) && !owner) return Errno.EPERM;
+        if (request.Has(SetAttrValid.Mode) && !owner && !OnlyDropsSetId(caller, node, request)) return Errno.EPERM;
         bool setAtime = request.Has(SetAttrValid.Atime), setMtime = request.Has(SetAttrValid.Mtime);
         if ((setAtime || setMtime) && !owner)
         {
@@ -148,6 +150,20 @@ public static class Permissions
     /// caller is in the file's (new) group or privileged; chown of a non-directory, and truncation, with
     /// <see cref="SetAttrValid.KillSuidGid"/> (HANDLE_KILLPRIV_V2) drop set-user-ID and group-executable set-group-ID.
     /// </summary>
+    /// <summary>
+    /// A mode change that only clears set-user-ID and/or set-group-ID, by a caller who may write the file: what
+    /// kernels before HANDLE_KILLPRIV_V2 (5.11) send, in the writer's name, before a write or truncation by
+    /// someone other than the owner. Linux lets any writer cause it; it only ever takes privileges away.
+    /// </summary>
+    private static bool OnlyDropsSetId(in FuseContext caller, Ownership node, in SetAttrRequest request)
+    {
+        const uint SetIdBits = StatMode.SetUid | StatMode.SetGid;
+        uint now = node.Mode & 0xFFF, asked = request.Mode & 0xFFF;
+        return !node.IsDirectory && asked != now && (asked | SetIdBits) == (now | SetIdBits) && (asked & ~now) == 0
+            && !request.Has(SetAttrValid.Uid) && !request.Has(SetAttrValid.Gid)
+            && MayAccess(caller, node, AccessMode.Write);
+    }
+
     public static uint ModeAfterSetAttr(in FuseContext caller, Ownership node, in SetAttrRequest request)
     {
         uint mode = node.Mode;

@@ -30,6 +30,13 @@ public static class KernelFeatures
     /// <summary>FOPEN_NOFLUSH (protocol 7.35, Linux 5.16): an open can spare the kernel's FLUSH at close.</summary>
     public static bool NoFlush => ProtocolMinor >= 35;
 
+    /// <summary>
+    /// FUSE_HANDLE_KILLPRIV_V2 (protocol 7.33, Linux 5.11): the kernel tells the server when a write, truncation or
+    /// O_TRUNC open must drop set-user-ID and set-group-ID bits. Before, it clears them with a chmod of its own
+    /// (only set-user-ID, and set-group-ID when group-executable), and never at an O_TRUNC open.
+    /// </summary>
+    public static bool KillPrivV2 => ProtocolMinor >= 33;
+
     /// <summary>CUSE (/dev/cuse; CONFIG_CUSE, e.g. Debian's cuse module; not in this machine's 6.18).</summary>
     public static bool Cuse => DirectFuse.Cuse.CuseSession.IsAvailable;
 

@@ -91,6 +91,21 @@ public sealed class PermissionsTests
     }
 
     [Fact]
+    public void A_writer_may_only_drop_set_id_bits_as_kernels_before_5_11_ask_in_its_name()
+    {
+        static SetAttrRequest Chmod(uint mode) => new() { Valid = SetAttrValid.Mode, Mode = mode };
+        var writable = File(StatMode.SetUid | StatMode.SetGid | 0x1FF); // 06777 alice:staff
+        Assert.Equal(Errno.Ok, Permissions.CheckSetAttr(As(Bob, Other), writable, Chmod(StatMode.SetGid | 0x1FF)));
+        Assert.Equal(Errno.Ok, Permissions.CheckSetAttr(As(Bob, Other), writable, Chmod(0x1FF)));
+        Assert.Equal(Errno.EPERM, Permissions.CheckSetAttr(As(Bob, Other), writable, Chmod(StatMode.SetUid | StatMode.SetGid | 0x1FF))); // no change is no drop
+        Assert.Equal(Errno.EPERM, Permissions.CheckSetAttr(As(Bob, Other), writable, Chmod(0x1FD))); // other bits stay the owner's
+        Assert.Equal(Errno.EPERM, Permissions.CheckSetAttr(As(Bob, Other), writable, Chmod(StatMode.Sticky | 0x1FF)));
+        var readOnly = File(StatMode.SetUid | 0x1ED); // 04755: Bob may not write it
+        Assert.Equal(Errno.EPERM, Permissions.CheckSetAttr(As(Bob, Other), readOnly, Chmod(0x1ED)));
+        Assert.Equal(Errno.EPERM, Permissions.CheckSetAttr(As(Bob, Other), Dir(StatMode.SetGid | 0x1FF), Chmod(0x1FF)));
+    }
+
+    [Fact]
     public void Truncate_by_path_needs_write_permission_but_ftruncate_was_checked_at_open()
     {
         var byPath = new SetAttrRequest { Valid = SetAttrValid.Size };

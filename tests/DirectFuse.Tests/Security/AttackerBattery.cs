@@ -22,6 +22,12 @@ public static class AttackerBattery
     public static readonly IReadOnlyList<string> UserXattrs =
         ["setxattr_user_writable", "setxattr_user_readonly", "getxattr_user_unreadable"];
 
+    /// <summary>
+    /// Operations whose dropping of set-id bits the kernel leaves undone before HANDLE_KILLPRIV_V2 (Linux 5.11):
+    /// set-group-ID without group-execute at a write, and both bits at an O_TRUNC open (KernelFeatures.KillPrivV2).
+    /// </summary>
+    public static readonly IReadOnlyList<string> SetIdDropsNeedingKillPrivV2 = ["write_sgid_no_groupexec", "otrunc_setid"];
+
     public const string Script = """
         import ctypes, errno, os, stat, sys
         R = sys.argv[1]
