@@ -27,6 +27,7 @@ internal sealed partial class FuseSessionCore
     public FuseSessionCore(LowLevelFileSystem fileSystem, FuseSessionOptions options, ILogger logger)
     {
         _options = options;
+        Owner = Libc.geteuid();
         _logger = logger;
         Connection = new FuseConnection(this);
         Notifier = new FuseNotifier(this);
@@ -50,6 +51,12 @@ internal sealed partial class FuseSessionCore
     public bool Initialized => _initialized;
     public Task InitCompleted => _initDone.Task;
     public bool IsCuse { get; init; }
+
+    /// <summary>The uid the mount belongs to (the one passed as user_id): this process's effective uid.</summary>
+    public uint Owner { get; }
+
+    /// <summary>allow_root: requests of users other than <see cref="Owner"/> and root are refused (<see cref="OwnerOnlyAccess"/>).</summary>
+    public bool OwnerAndRootOnly => !IsCuse && _options.Mount.AllowRoot;
 
     /// <summary>The options of the mount this session serves; null for a CUSE device.</summary>
     public Transport.MountOptions? MountOptions => IsCuse ? null : _options.Mount;

@@ -61,7 +61,8 @@ internal sealed partial class FuseMount : IDisposable
             Libc.close(fd);
             throw new MountException(errno == Errno.EPERM || errno == Errno.EACCES
                 ? $"permission denied mounting '{mountPoint}': {errno}"
-                : $"mount(2) of '{mountPoint}' failed: {errno}", errno);
+                : $"mount(2) of '{mountPoint}' failed: {errno}"
+                    + (errno == Errno.EINVAL && options.HasSecurityContext ? " (context=, fscontext=, defcontext= and rootcontext= need SELinux in the kernel)" : ""), errno);
         }
         return new FuseMount(mountPoint, fd, viaFusermount: false, options, logger);
     }
@@ -87,7 +88,7 @@ internal sealed partial class FuseMount : IDisposable
         Libc.fcntl(sv[0], Libc.F_SETFD, Libc.FD_CLOEXEC);
         var psi = new ProcessStartInfo(fusermount) { UseShellExecute = false, RedirectStandardError = true };
         psi.ArgumentList.Add("-o");
-        psi.ArgumentList.Add(options.ToFusermountOptions());
+        psi.ArgumentList.Add(options.ToFusermountOptions(Libc.getuid()));
         psi.ArgumentList.Add("--");
         psi.ArgumentList.Add(mountPoint);
         psi.Environment["_FUSE_COMMFD"] = sv[1].ToString();
