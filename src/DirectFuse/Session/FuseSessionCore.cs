@@ -228,7 +228,7 @@ internal sealed partial class FuseSessionCore
     }
 
     /// <summary>Blocks until the channel has a request (null) or the stop fd fired (the reason).</summary>
-    private static unsafe string? WaitReadable(FuseChannel channel, int stopFd)
+    private unsafe string? WaitReadable(FuseChannel channel, int stopFd)
     {
         var fds = stackalloc Libc.PollFd[2];
         while (true)
@@ -241,7 +241,26 @@ internal sealed partial class FuseSessionCore
                 return $"poll failed: {Errno.Last}";
             }
             if (fds[1].REvents != 0) return "stopped";
-            return (fds[0].REvents & Libc.POLLIN) != 0 ? null : "channel closed";
+            return (fds[0].REvents & Libc.POLLIN) != 0 ? null : WhyClosed(channel);
+        }
+    }
+
+    /// <summary>
+    /// After poll reported an error or hang-up without data: one read says which (ENODEV once a FUSE mount is
+    /// gone, end of stream on a socket). It cannot block or take a request: nothing is readable.
+    /// </summary>
+    private string WhyClosed(FuseChannel channel)
+    {
+        // A whole read buffer: /dev/fuse refuses shorter reads (EINVAL) before it looks at the connection.
+        var buffer = Pool.RentReadBuffer();
+        try
+        {
+            int n = channel.Read(buffer);
+            return n == 0 ? "end of stream" : n == -Errno.ENODEV.Value ? "unmounted" : "channel closed";
+        }
+        finally
+        {
+            Pool.ReturnReadBuffer(buffer);
         }
     }
 

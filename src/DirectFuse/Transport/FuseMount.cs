@@ -6,7 +6,8 @@ namespace DirectFuse.Transport;
 
 /// <summary>
 /// A FUSE mount and its /dev/fuse fd. Made with mount(2) when the process is root, otherwise (or for
-/// auto_unmount) through fusermount3, which passes the fd back over a socket as libfuse does.
+/// auto_unmount) through fusermount3, which passes the fd back over a socket as libfuse does; or inherited
+/// already mounted from the process that started the server (<see cref="Inherit"/>).
 /// </summary>
 internal sealed partial class FuseMount : IDisposable
 {
@@ -28,6 +29,11 @@ internal sealed partial class FuseMount : IDisposable
     public int DeviceFd { get; private set; }
     public bool ViaFusermount { get; }
     public MountOptions Options { get; }
+    /// <summary>
+    /// The fd came mounted from the parent (/dev/fd/N): the mount is the parent's, so this process neither knows
+    /// its path nor unmounts it, and the session stops by other means than an unmount (see FuseSession).
+    /// </summary>
+    public bool Inherited { get; private init; }
     /// <summary>The FUSE connection number (/sys/fs/fuse/connections/N), if it could be found.</summary>
     public uint? ConnectionId { get; private set; }
 
@@ -47,6 +53,46 @@ internal sealed partial class FuseMount : IDisposable
             : MountWithFusermount(mountPoint, options, logger);
         mount.ConnectionId = MountTable.FindDeviceMinor(mountPoint, "fuse");
         return mount;
+    }
+
+    /// <summary>
+    /// Takes over fd <paramref name="fd"/>, which the parent opened on /dev/fuse and mounted (libfuse's /dev/fd/N
+    /// convention, used by mount.fuse3's drop_privileges): checked to be /dev/fuse, made close-on-exec and
+    /// non-blocking (the session's workers must be able to stop without an unmount to wake their reads).
+    /// </summary>
+    public static unsafe FuseMount Inherit(int fd, MountOptions options, ILogger logger)
+    {
+        string name = FuseMounts.DeviceFdPrefix + fd;
+        if (fd < 0 || Libc.fcntl(fd, Libc.F_GETFD, 0) < 0)
+            throw new MountException($"{name}: no such open file descriptor (the parent must open /dev/fuse, mount it and pass the fd on without close-on-exec)", Errno.EBADF);
+        byte* statx = stackalloc byte[256];
+        if (Libc.statx(fd, "", Libc.AT_EMPTY_PATH, StatxType, statx) != 0)
+            throw new MountException($"{name}: cannot inspect the file descriptor: {Errno.Last}", Errno.Last);
+        uint type = *(ushort*)(statx + 28) & 0xf000u;
+        uint major = *(uint*)(statx + 128), minor = *(uint*)(statx + 132);
+        if (type != 0x2000u || major != FuseMiscMajor || minor != FuseMiscMinor)
+            throw new MountException($"{name} is not an open /dev/fuse (it is {DescribeFd(fd)}); the mount point /dev/fd/N means an already mounted /dev/fuse fd", Errno.EINVAL);
+        Libc.fcntl(fd, Libc.F_SETFD, Libc.FD_CLOEXEC);
+        int flags = Libc.fcntl(fd, Libc.F_GETFL, 0);
+        if (flags >= 0) Libc.fcntl(fd, Libc.F_SETFL, flags | Libc.O_NONBLOCK);
+        return new FuseMount(name, fd, viaFusermount: false, options, logger) { Inherited = true };
+    }
+
+    /// <summary>statx mask for the file type (and the device numbers, which come with it).</summary>
+    private const uint StatxType = 1;
+    /// <summary>/dev/fuse is the misc character device 10:229.</summary>
+    private const uint FuseMiscMajor = 10, FuseMiscMinor = 229;
+
+    private static string DescribeFd(int fd)
+    {
+        try
+        {
+            return "'" + (File.ResolveLinkTarget($"/proc/self/fd/{fd}", returnFinalTarget: false)?.FullName ?? "?") + "'";
+        }
+        catch (IOException)
+        {
+            return "something else";
+        }
     }
 
     private static FuseMount MountDirect(string mountPoint, bool isDir, MountOptions options, ILogger logger)
@@ -157,7 +203,7 @@ internal sealed partial class FuseMount : IDisposable
     /// <summary>Detaches the mount (lazily: open files keep working until closed). Safe to call twice.</summary>
     public void Unmount()
     {
-        if (Interlocked.Exchange(ref _unmounted, 1) != 0) return;
+        if (Inherited || Interlocked.Exchange(ref _unmounted, 1) != 0) return;
         // Already unmounted from outside (umount, fusermount3 -u): nothing to do, and nothing else to hit.
         bool stillOurs = ConnectionId is not { } id || MountTable.FindDeviceMinor(MountPoint, "fuse") == id;
         if (!stillOurs) { }
@@ -221,6 +267,7 @@ internal sealed partial class FuseMount : IDisposable
     /// </summary>
     public bool ForceUnmount()
     {
+        if (Inherited) return true; // not ours to remove; the session has stopped serving it
         Abort();
         if (!IsStillMounted()) return true;
         if (!ViaFusermount) Libc.umount2(MountPoint, Libc.MNT_DETACH);
