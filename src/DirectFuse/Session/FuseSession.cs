@@ -199,7 +199,9 @@ public sealed partial class FuseSession : IDisposable
     public bool Shutdown(TimeSpan grace, TimeSpan afterAbort)
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return _workers.Running == 0;
-        Unmount();
+        // Ended by an unmount from outside: the mount point is not ours any more (see FuseMount.ConnectionEnded).
+        if (_workers.Completion is { IsCompletedSuccessfully: true, Result: "unmounted" }) _mount.ConnectionEnded();
+        else Unmount();
         // A lazy unmount leaves the connection alive while files on it are open; abort it then.
         if (!_workers.Join(grace))
         {

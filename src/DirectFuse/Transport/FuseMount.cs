@@ -15,6 +15,7 @@ internal sealed partial class FuseMount : IDisposable
     private int _commFd = -1;
     private Process? _fusermount;
     private int _unmounted;
+    private volatile bool _ended;
 
     private FuseMount(string mountPoint, int deviceFd, bool viaFusermount, MountOptions options, ILogger logger)
     {
@@ -241,10 +242,21 @@ internal sealed partial class FuseMount : IDisposable
         return p.ExitCode == 0;
     }
 
+    /// <summary>
+    /// The kernel ended the connection (ENODEV: unmounted from outside). From now on nothing at the mount point is
+    /// ours: a new mount there may even have been given our old connection number, which the kernel reuses at once,
+    /// and unmounting or aborting it would end somebody else's file system.
+    /// </summary>
+    public void ConnectionEnded()
+    {
+        _ended = true;
+        Interlocked.Exchange(ref _unmounted, 1);
+    }
+
     /// <summary>Aborts the connection: every pending and future request fails with ENOTCONN. Last resort.</summary>
     public void Abort()
     {
-        if (ConnectionId is not { } id) return;
+        if (_ended || ConnectionId is not { } id) return;
         const string FuseCtl = "/sys/fs/fuse/connections";
         string abort = $"{FuseCtl}/{id}/abort";
         // The fusectl file system is usually mounted at boot (systemd); mount it if this root process can.
@@ -267,7 +279,7 @@ internal sealed partial class FuseMount : IDisposable
     /// </summary>
     public bool ForceUnmount()
     {
-        if (Inherited) return true; // not ours to remove; the session has stopped serving it
+        if (Inherited || _ended) return true; // not ours to remove (the parent's, or gone already)
         Abort();
         if (!IsStillMounted()) return true;
         if (!ViaFusermount) Libc.umount2(MountPoint, Libc.MNT_DETACH);
@@ -282,6 +294,12 @@ internal sealed partial class FuseMount : IDisposable
     public void Dispose()
     {
         Unmount();
+        // After ConnectionEnded, Unmount did nothing; fusermount3 (auto_unmount) need not wait for our exit.
+        if (_commFd >= 0)
+        {
+            Libc.close(_commFd);
+            _commFd = -1;
+        }
         _fusermount?.Dispose();
     }
 
