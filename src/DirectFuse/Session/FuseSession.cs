@@ -41,8 +41,11 @@ public sealed partial class FuseSession : IDisposable
         _workers.Completion.ContinueWith(t => LogEnded(logger, mount.MountPoint, t.Result), TaskContinuationOptions.OnlyOnRanToCompletion);
     }
 
-    /// <summary>The newest FUSE kernel protocol version this engine speaks (it accepts older kernels down to 7.12).</summary>
+    /// <summary>The newest FUSE kernel protocol version this engine speaks.</summary>
     public static Version ProtocolVersion { get; } = new((int)FuseDispatcher.ProtocolMajor, (int)FuseDispatcher.ProtocolMinor);
+
+    /// <summary>The oldest FUSE kernel protocol version this engine accepts at INIT.</summary>
+    public static Version OldestProtocolVersion { get; } = new((int)FuseDispatcher.ProtocolMajor, (int)FuseDispatcher.OldestMinor);
 
     /// <summary>Where the file system is mounted; <c>/dev/fd/N</c> for a session on an inherited fd.</summary>
     public string MountPoint => _mount.MountPoint;

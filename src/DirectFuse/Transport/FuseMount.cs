@@ -88,7 +88,7 @@ internal sealed partial class FuseMount : IDisposable
     {
         try
         {
-            return "'" + (File.ResolveLinkTarget($"/proc/self/fd/{fd}", returnFinalTarget: false)?.FullName ?? "?") + "'";
+            return "'" + (new FileInfo($"/proc/self/fd/{fd}").LinkTarget ?? "?") + "'";
         }
         catch (IOException)
         {
