@@ -1,5 +1,6 @@
 using System.CommandLine;
 using DirectFuse.Cli.Commands;
+using DirectFuse.Cli.Output;
 using DirectFuse.LowLevel;
 using DirectFuse.Session;
 using DirectFuse.Transport;
@@ -7,7 +8,7 @@ using Microsoft.Extensions.Logging;
 
 namespace DirectFuse.Cli;
 
-/// <summary>Mounts a file system, serves it in the foreground, and unmounts on SIGINT, SIGTERM, SIGHUP or SIGQUIT.</summary>
+/// <summary>Mounts a file system, serves it in this process, and unmounts on SIGINT, SIGTERM, SIGHUP or SIGQUIT.</summary>
 internal static class MountRunner
 {
     /// <summary>After a signal: how long clients with open files keep the lazily detached mount before the connection is aborted.</summary>
@@ -27,26 +28,19 @@ internal static class MountRunner
         Func<LowLevelFileSystem, FuseSession, ILogger, IDisposable?>? whileMounted = null, Func<MountOptions, MountOptions>? secureOptions = null,
         MountPointKind mountPointKind = MountPointKind.Directory)
     {
-        if (Check(result, common, mountPoint, mountPointKind) is { } problem) return Fail(problem);
+        if (ParseOptions(result, common, subtype) is not { } parsed) return 1;
+        int threads = parsed.Threads ?? result.GetValue(common.Threads);
+        if (Check(threads, mountPoint, mountPointKind) is { } problem) return Fail(problem);
+        foreach (var note in parsed.Notes) CliOutput.Warn($"directfuse: {note}");
         // Before the mount exists: from then on a signal must unmount, never kill the process.
         using var signals = new ShutdownSignals();
-        MountOptions mountOptions;
-        try
-        {
-            mountOptions = MountOptions.Parse(result.GetValue(common.MountOptions) ?? [], new MountOptions { Subtype = subtype, FsName = subtype });
-        }
-        catch (ArgumentException e)
-        {
-            return Fail(e.Message);
-        }
+        var mountOptions = parsed.Mount;
         if (secureOptions is not null) mountOptions = secureOptions(mountOptions);
-        if (AutoUnmountChecks.Warning(mountOptions, Path.GetFullPath(mountPoint)) is { } warning) Console.Error.WriteLine($"directfuse: {warning}");
-        int threads = result.GetValue(common.Threads);
-        bool debug = result.GetValue(common.Debug);
+        bool inherited = FuseMounts.TryParseDeviceFd(mountPoint, out _);
+        if (!inherited && AutoUnmountChecks.Warning(mountOptions, Path.GetFullPath(mountPoint)) is { } warning) CliOutput.Warn($"directfuse: {warning}");
+        bool debug = result.GetValue(common.Debug) || parsed.Debug;
 
-        using var loggerFactory = LoggerFactory.Create(b => b
-            .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
-            .SetMinimumLevel(debug ? LogLevel.Information : LogLevel.Warning));
+        using var loggerFactory = new CliLoggerFactory(debug ? LogLevel.Information : LogLevel.Warning);
         var options = new FuseSessionOptions { Mount = mountOptions, Threads = threads, Debug = debug, LoggerFactory = loggerFactory };
 
         LowLevelFileSystem fs;
@@ -74,22 +68,25 @@ internal static class MountRunner
             using (session)
             using (whileMounted?.Invoke(fs, session, loggerFactory.CreateLogger("directfuse")))
             {
-                Console.WriteLine($"directfuse: {subtype} mounted on {session.MountPoint} ({session.Connection.KernelMajor}.{session.Connection.KernelMinor} kernel protocol, {threads} threads{(describe is null ? "" : ", " + describe(fs))})");
-                Console.WriteLine("directfuse: serving until unmounted or interrupted (Ctrl-C)");
+                string where = session.ServesInheritedFd ? $"{session.MountPoint} (mounted by the parent)" : session.MountPoint;
+                CliOutput.Say($"directfuse: {subtype} mounted on {where} ({session.Connection.KernelMajor}.{session.Connection.KernelMinor} kernel protocol, {threads} threads{(describe is null ? "" : ", " + describe(fs))})");
+                CliOutput.Say("directfuse: serving until unmounted or interrupted (Ctrl-C)");
                 // Waited for on this (main) thread, not awaited: nothing of the shutdown depends on the thread pool,
                 // which handlers under load may keep busy.
                 WaitHandle.WaitAny([signals.WaitHandle, ((IAsyncResult)session.Completion).AsyncWaitHandle]);
                 if (signals.Received)
                 {
-                    Console.WriteLine($"directfuse: {signals.Name} received, unmounting");
+                    CliOutput.Say(session.ServesInheritedFd
+                        ? $"directfuse: {signals.Name} received, stopping (the mount is the parent's to remove)"
+                        : $"directfuse: {signals.Name} received, unmounting");
                     watchdog = ShutdownWatchdog.Start(session, ShutdownBound);
                     if (!session.Shutdown(ShutdownGrace, ShutdownAfterAbort))
-                        Console.Error.WriteLine("directfuse: a handler did not return after the connection was aborted; exiting anyway (the mount is gone)");
-                    Console.WriteLine("directfuse: unmounted");
+                        CliOutput.Fail("directfuse: a handler did not return after the connection was aborted; exiting anyway (the mount is gone)");
+                    CliOutput.Say(session.ServesInheritedFd ? "directfuse: stopped" : "directfuse: unmounted");
                 }
                 else
                 {
-                    Console.WriteLine($"directfuse: {session.Completion.Result}");
+                    CliOutput.Say($"directfuse: {session.Completion.Result}");
                 }
             }
         }
@@ -100,16 +97,43 @@ internal static class MountRunner
         return 0;
     }
 
+    private static ParsedMountOptions? ParseOptions(ParseResult result, CommonOptions common, string subtype)
+    {
+        try
+        {
+            return GenericMountOptions.Parse(result.GetValue(common.MountOptions) ?? [], new MountOptions { Subtype = subtype, FsName = subtype });
+        }
+        catch (ArgumentException e)
+        {
+            Fail(e.Message);
+            return null;
+        }
+    }
+
     /// <summary>
-    /// What every mount checks before it creates anything: the thread count and the kind of mount point.
-    /// Returns the message for the user, or null.
+    /// What every mount checks before it creates anything: the thread count (--threads, or -o max_threads=) and
+    /// the kind of mount point. Returns the message for the user, or null.
     /// </summary>
-    public static string? Check(ParseResult result, CommonOptions common, string mountPoint, MountPointKind mountPointKind) =>
-        OptionChecks.Threads(result.GetValue(common.Threads)) ?? OptionChecks.MountPoint(mountPoint, mountPointKind);
+    public static string? Check(ParseResult result, CommonOptions common, string mountPoint, MountPointKind mountPointKind)
+    {
+        int threads = result.GetValue(common.Threads);
+        try
+        {
+            threads = GenericMountOptions.Parse(result.GetValue(common.MountOptions) ?? [], new MountOptions()).Threads ?? threads;
+        }
+        catch (ArgumentException)
+        {
+            // Reported by Run.
+        }
+        return Check(threads, mountPoint, mountPointKind);
+    }
+
+    private static string? Check(int threads, string mountPoint, MountPointKind mountPointKind) =>
+        OptionChecks.Threads(threads) ?? OptionChecks.MountPoint(mountPoint, mountPointKind);
 
     public static int Fail(string message)
     {
-        Console.Error.WriteLine($"directfuse: {message}");
+        CliOutput.Fail($"directfuse: {message}");
         return 1;
     }
 }

@@ -9,6 +9,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        Output.CliOutput.DetectJournal();
         var root = new RootCommand("DirectFuse: FUSE servers in pure C#, with direct mmap.")
         {
             MountCommand.Create(),

@@ -65,7 +65,7 @@ internal static class MountCommand
     private static DirectFuse.Transport.MountOptions CheckedForOtherUsers(DirectFuse.Transport.MountOptions options, bool optedOut)
     {
         if (!options.AllowOther || options.DefaultPermissions || optedOut) return options;
-        Console.Error.WriteLine("directfuse: allow_other without default_permissions would let every user act on the source with the server's rights; adding default_permissions (--no-default-permissions to keep it off)");
+        Output.CliOutput.Warn("directfuse: allow_other without default_permissions would let every user act on the source with the server's rights; adding default_permissions (--no-default-permissions to keep it off)");
         return options with { DefaultPermissions = true };
     }
 
@@ -89,7 +89,9 @@ internal static class MountCommand
         common.AddTo(command);
         command.SetAction(result =>
         {
-            string path = Path.GetFullPath(result.GetRequiredValue(devicePath));
+            string given = result.GetRequiredValue(devicePath);
+            // /dev/fd/N stays as it is: an inherited, already mounted /dev/fuse, not a path.
+            string path = DirectFuse.Transport.FuseMounts.TryParseDeviceFd(given, out _) ? given : Path.GetFullPath(given);
             // Before the device file or the WAV file is created.
             if (MountRunner.Check(result, common, path, MountPointKind.File) is { } problem) return MountRunner.Fail(problem);
             if (!result.GetValue(forceAutoUnmount) && AutoUnmountChecks.DeviceRefusal(result.GetValue(common.MountOptions) ?? [], path) is { } refusal)
@@ -104,13 +106,13 @@ internal static class MountCommand
             if (result.GetValue(raw))
             {
                 rawOut = Console.OpenStandardOutput();
-                Console.SetOut(Console.Error); // standard output carries only samples now
+                Output.CliOutput.SendInfoToStandardError(); // standard output carries only samples now
             }
             WavSink? sink = null;
             OssDspDevice? device = null;
             try
             {
-                if (!File.Exists(path)) File.WriteAllBytes(path, []);
+                if (!File.Exists(path) && !DirectFuse.Transport.FuseMounts.TryParseDeviceFd(path, out _)) File.WriteAllBytes(path, []);
                 sink = new WavSink(Path.GetFullPath(result.GetRequiredValue(wav)), rawOut);
                 device = new OssDspDevice(sink, mmap: mode != DirectFuse.DirectMmap.DirectMmapMode.None);
                 var host = new DirectFuse.Devices.DeviceFileSystem(device, new DirectFuse.Devices.DeviceHostOptions { MmapMode = mode });
