@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DirectFuse.Cli.Commands;
 using DirectFuse.Cli.Output;
+using DirectFuse.Cli.Systemd;
 using DirectFuse.LowLevel;
 using DirectFuse.Session;
 using DirectFuse.Transport;
@@ -8,7 +9,10 @@ using Microsoft.Extensions.Logging;
 
 namespace DirectFuse.Cli;
 
-/// <summary>Mounts a file system, serves it in this process, and unmounts on SIGINT, SIGTERM, SIGHUP or SIGQUIT.</summary>
+/// <summary>
+/// Mounts a file system, serves it in this process, and unmounts on SIGINT, SIGTERM, SIGHUP or SIGQUIT. Once
+/// the mount is live it tells systemd, if it waits (<see cref="SdNotify"/>).
+/// </summary>
 internal static class MountRunner
 {
     /// <summary>After a signal: how long clients with open files keep the lazily detached mount before the connection is aborted.</summary>
@@ -71,11 +75,13 @@ internal static class MountRunner
                 string where = session.ServesInheritedFd ? $"{session.MountPoint} (mounted by the parent)" : session.MountPoint;
                 CliOutput.Say($"directfuse: {subtype} mounted on {where} ({session.Connection.KernelMajor}.{session.Connection.KernelMinor} kernel protocol, {threads} threads{(describe is null ? "" : ", " + describe(fs))})");
                 CliOutput.Say("directfuse: serving until unmounted or interrupted (Ctrl-C)");
+                Ready($"Serving {subtype} on {where}");
                 // Waited for on this (main) thread, not awaited: nothing of the shutdown depends on the thread pool,
                 // which handlers under load may keep busy.
                 WaitHandle.WaitAny([signals.WaitHandle, ((IAsyncResult)session.Completion).AsyncWaitHandle]);
                 if (signals.Received)
                 {
+                    SdNotify.Send("STOPPING=1", SdNotify.Status($"{signals.Name} received, unmounting {session.MountPoint}"));
                     CliOutput.Say(session.ServesInheritedFd
                         ? $"directfuse: {signals.Name} received, stopping (the mount is the parent's to remove)"
                         : $"directfuse: {signals.Name} received, unmounting");
@@ -86,6 +92,7 @@ internal static class MountRunner
                 }
                 else
                 {
+                    SdNotify.Send("STOPPING=1", SdNotify.Status($"{session.MountPoint}: {session.Completion.Result}"));
                     CliOutput.Say($"directfuse: {session.Completion.Result}");
                 }
             }
@@ -96,6 +103,9 @@ internal static class MountRunner
         }
         return 0;
     }
+
+    /// <summary>The mount is live: systemd marks the service started.</summary>
+    private static void Ready(string status) => SdNotify.Send("READY=1", SdNotify.Status(status));
 
     private static ParsedMountOptions? ParseOptions(ParseResult result, CommonOptions common, string subtype)
     {
