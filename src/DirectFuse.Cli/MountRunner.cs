@@ -1,5 +1,6 @@
 using System.CommandLine;
 using DirectFuse.Cli.Commands;
+using DirectFuse.Cli.Daemon;
 using DirectFuse.Cli.Output;
 using DirectFuse.Cli.Systemd;
 using DirectFuse.LowLevel;
@@ -11,7 +12,8 @@ namespace DirectFuse.Cli;
 
 /// <summary>
 /// Mounts a file system, serves it in this process, and unmounts on SIGINT, SIGTERM, SIGHUP or SIGQUIT. Once
-/// the mount is live it tells systemd, if it waits (<see cref="SdNotify"/>).
+/// the mount is live it tells whoever waits: the command that started this daemon (<see cref="DaemonChild"/>) or
+/// systemd (<see cref="SdNotify"/>).
 /// </summary>
 internal static class MountRunner
 {
@@ -104,8 +106,13 @@ internal static class MountRunner
         return 0;
     }
 
-    /// <summary>The mount is live: systemd marks the service started.</summary>
-    private static void Ready(string status) => SdNotify.Send("READY=1", SdNotify.Status(status));
+    /// <summary>The mount is live: the daemon's starter stops waiting, or systemd marks the service started.</summary>
+    private static void Ready(string status)
+    {
+        // A daemon's starter tells systemd itself (with MAINPID): only the main process may, by default.
+        if (DaemonChild.IsActive) DaemonChild.SignalReady();
+        else SdNotify.Send("READY=1", SdNotify.Status(status));
+    }
 
     private static ParsedMountOptions? ParseOptions(ParseResult result, CommonOptions common, string subtype)
     {

@@ -34,7 +34,7 @@ internal static class MountCommand
     private static Command Loopback()
     {
         var common = new CommonOptions();
-        var source = new Argument<string>("SOURCE") { Description = "The directory to mirror" };
+        var source = new Argument<string>("DIRECTORY") { Description = "The directory to mirror" };
         var mountPoint = MountPointArgument();
         var noPassthrough = new Option<bool>("--no-passthrough") { Description = "Serve reads and writes in the server even where passthrough is possible" };
         var noXattr = new Option<bool>("--no-xattr") { Description = "Serve no extended attributes (the kernel then stops asking for security.capability before each write)" };
@@ -96,6 +96,8 @@ internal static class MountCommand
             if (MountRunner.Check(result, common, path, MountPointKind.File) is { } problem) return MountRunner.Fail(problem);
             if (!result.GetValue(forceAutoUnmount) && AutoUnmountChecks.DeviceRefusal(result.GetValue(common.MountOptions) ?? [], path) is { } refusal)
                 return MountRunner.Fail(refusal);
+            if (result.GetValue(raw) && Daemon.DaemonChild.IsActive)
+                return MountRunner.Fail("raw writes the samples to standard output, which a daemon does not have: add -f to serve in the foreground");
             var mode = result.GetValue(mmap) switch
             {
                 "passthrough" => DirectFuse.DirectMmap.DirectMmapMode.Passthrough,

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using DirectFuse.Cli.Daemon;
 using DirectFuse.Cli.Systemd;
 using Microsoft.Extensions.Logging;
 
@@ -49,10 +50,13 @@ internal static partial class CliOutput
     /// <summary>An error (standard error).</summary>
     public static void Fail(string line) => Write(s_stderr, s_errIsJournal, Error, line);
 
-    /// <summary>A log line of <paramref name="category"/> (standard output).</summary>
+    /// <summary>
+    /// A log line of <paramref name="category"/>: on standard output, but on standard error in a daemon that is
+    /// not ready yet, whose standard error is what reaches the command that started it.
+    /// </summary>
     public static void Log(LogLevel level, string category, EventId eventId, string message, Exception? exception)
     {
-        var (writer, journal) = (s_info, s_infoIsJournal);
+        var (writer, journal) = DaemonChild.IsActive ? (s_stderr, s_errIsJournal) : (s_info, s_infoIsJournal);
         if (journal)
         {
             string text = exception is null ? message : $"{message}: {exception}";

@@ -49,7 +49,11 @@ public sealed class CliProcess : IDisposable
     /// <summary>Starts <c>directfuse ARGS</c> as uid/gid 65534 (an unprivileged server mounts with fusermount3).</summary>
     public static CliProcess StartAsNobody(string? mountPoint, params string[] args) => Start(asNobody: true, mountPoint, args);
 
-    private static CliProcess Start(bool asNobody, string? mountPoint, string[] args)
+    /// <summary>Starts <c>directfuse ARGS</c> with extra environment variables (NOTIFY_SOCKET, JOURNAL_STREAM).</summary>
+    public static CliProcess StartWithEnvironment(IReadOnlyDictionary<string, string?> environment, string? mountPoint, params string[] args) =>
+        Start(asNobody: false, mountPoint, args, environment);
+
+    private static CliProcess Start(bool asNobody, string? mountPoint, string[] args, IReadOnlyDictionary<string, string?>? environment = null)
     {
         // As from an interactive shell: a test host started in the background (CI, `cmd &`) inherits SIGINT and
         // SIGQUIT ignored, and an ignored signal stays ignored across exec, so Ctrl-C could never reach the server.
@@ -68,6 +72,7 @@ public sealed class CliProcess : IDisposable
         psi.ArgumentList.Add("dotnet");
         psi.ArgumentList.Add(DllPath);
         foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) psi.Environment[name] = value;
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start directfuse");
         return new CliProcess(p, mountPoint);
     }
@@ -75,6 +80,14 @@ public sealed class CliProcess : IDisposable
     /// <summary>Runs <c>directfuse ARGS</c> to completion.</summary>
     public static ProcessResult RunToEnd(params string[] args) =>
         Run.Process("dotnet", new[] { DllPath }.Concat(args), Patience.Seconds(60));
+
+    /// <summary>Runs <c>directfuse ARGS</c> to completion with extra environment variables.</summary>
+    public static ProcessResult RunToEnd(IReadOnlyDictionary<string, string?> environment, params string[] args) =>
+        Run.Process("dotnet", new[] { DllPath }.Concat(args), Patience.Seconds(60), environment: environment);
+
+    /// <summary>The dotnet host, by absolute path: mount(8) runs helpers without PATH.</summary>
+    public static string DotnetPath =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append("/usr/bin").Select(d => Path.Combine(d, "dotnet")).First(File.Exists);
 
     /// <summary>Waits until the CLI reports the mount as served.</summary>
     public void WaitForMounted(TimeSpan? timeout = null)
