@@ -27,6 +27,8 @@ public static class Program
             CuseCommand.Create(),
         };
         serve.AddTo(root);
+        HelpText.Customize(root, mount);
+        VersionText.Replace(root);
         root.SetAction(_ =>
         {
             CliOutput.Fail("directfuse: missing SOURCE and MOUNTPOINT, or a command (directfuse --help)");

@@ -179,4 +179,21 @@ public sealed class MountHelperTests
         Assert.Empty(DaemonProcesses.WithArgument(device));
         File.Delete(device);
     }
+
+    [Fact]
+    public void Version_and_help()
+    {
+        foreach (var flag in new[] { "--version", "-V" })
+        {
+            var version = CliProcess.RunToEnd(flag).EnsureSuccess(flag);
+            Assert.Matches(@"^directfuse \d+\.\d+\.\d+\S* \(FUSE kernel protocol 7\.\d+; accepts kernels from 7\.12; no libfuse\)$", version.StdOut.Trim());
+        }
+        var help = CliProcess.RunToEnd("--help").EnsureSuccess("--help").StdOut;
+        Assert.Contains("loopback:DIRECTORY", help);
+        Assert.Contains("size=VALUE", help);
+        // Every generic option is listed with what happens to it.
+        Assert.Contains("Generic -o options, accepted and ignored (why):", help);
+        foreach (var name in new[] { "allow_root", "max_idle_threads=N", "blksize=N", "x-*", "nofail", "clone_fd", "kernel_cache", "umask=M" })
+            Assert.Contains("  " + name + " ", help);
+    }
 }
