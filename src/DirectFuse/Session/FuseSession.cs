@@ -107,9 +107,13 @@ public sealed partial class FuseSession : IDisposable
         {
             session.Start();
             // A worker that dies before INIT (the kernel refused our reply, the fd broke) ends the wait at once.
-            int first = Task.WaitAny([init, session.Completion], options.InitTimeout);
+            // Waited on the tasks' own wait handles, which their completion sets on the completing thread:
+            // Task.WaitAny is woken by a continuation, which the INIT task (it runs its continuations
+            // asynchronously) queues to the thread pool. Under heavy load a mount failed with "the kernel did not
+            // send INIT within 10s" although INIT had been answered 8 s before.
+            int first = WaitHandle.WaitAny([((IAsyncResult)init).AsyncWaitHandle, ((IAsyncResult)session.Completion).AsyncWaitHandle], options.InitTimeout);
             if (first != 0)
-                throw new MountException(first < 0
+                throw new MountException(first == WaitHandle.WaitTimeout
                     ? $"the kernel did not send INIT within {options.InitTimeout.TotalSeconds:0}s"
                         + (mount.Inherited ? $" (is {mount.MountPoint} mounted? the process that passed it must mount it first)" : "")
                     : $"the session ended before INIT completed: {session.Completion.Result}");
