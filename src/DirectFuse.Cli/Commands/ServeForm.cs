@@ -72,6 +72,8 @@ internal sealed class ServeForm
         // The source is the mount's name in /proc/mounts and df; the type is fuse.directfuse, as fstab says.
         var generic = new List<string> { "fsname=" + MountOptions.Escape(source), "subtype=directfuse" };
         bool debug = result.GetValue(Debug);
+        // By name, so that a later -o size= replaces an earlier one, as for every other option.
+        var kindArguments = new Dictionary<string, string>();
         foreach (var list in result.GetValue(Options) ?? [])
             foreach (var raw in MountOptions.Split(list))
             {
@@ -79,13 +81,14 @@ internal sealed class ServeForm
                 int eq = item.IndexOf('=');
                 string name = eq < 0 ? item : item[..eq];
                 if (kindOptions.TryGetValue(name, out var option))
-                    arguments.Add(KindOptions.ToArgument(name, option, eq < 0 ? null : item[(eq + 1)..]));
+                    kindArguments[name] = KindOptions.ToArgument(name, option, eq < 0 ? null : item[(eq + 1)..]);
                 else
                 {
                     generic.Add(raw);
                     debug |= item == "debug";
                 }
             }
+        arguments.AddRange(kindArguments.Values);
         foreground |= debug;
         if (!foreground && FuseMounts.TryParseDeviceFd(mountPoint, out int fd) && fd <= 2)
             throw new ArgumentException($"{mountPoint} is one of the standard descriptors, which the daemon replaces with /dev/null: pass the /dev/fuse fd as 3 or higher, or serve in the foreground with -f");

@@ -111,7 +111,8 @@ public sealed class MountHelperTests
     public void Kind_specific_options_reach_the_file_system()
     {
         using var fmmap = new DaemonMountPoint();
-        CliProcess.RunToEnd("fmmap", fmmap.Path, "-o", "size=1M,quota=4M,policy=shared,mmap_mode=page-cache,sync_interval=0").EnsureSuccess("fmmap");
+        // A later size= replaces an earlier one, as with every -o option.
+        CliProcess.RunToEnd("fmmap", fmmap.Path, "-o", "size=2M,quota=4M,policy=shared", "-o", "mmap_mode=page-cache,sync_interval=0,size=1M").EnsureSuccess("fmmap");
         Assert.Equal(1L << 20, new FileInfo(fmmap["buffer"]).Length);
         Run.Process("umount", fmmap.Path).EnsureSuccess("umount fmmap");
 
