@@ -5,7 +5,8 @@ namespace DirectFuse.Cli.Daemon;
 
 /// <summary>
 /// The daemon's side of the start-up: until the mount is live its standard error is the readiness pipe, so every
-/// message (a refused option, a failed mount, even a crash of the runtime) reaches the command that started it;
+/// message (a refused option, a failed mount, even a crash of the runtime) reaches the command that started it,
+/// written as journal lines whose priority that command keeps;
 /// once INIT is answered it writes the ready byte and puts standard error where standard output goes (the
 /// journal, or /dev/null), so that nobody waiting on the pipe waits on the daemon.
 /// </summary>

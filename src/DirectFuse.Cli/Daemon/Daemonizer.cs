@@ -190,7 +190,7 @@ internal static class Daemonizer
             }
     }
 
-    /// <summary>The daemon's text, written line by line as our own standard error lines (journal priorities included).</summary>
+    /// <summary>The daemon's journal-style lines, written one by one as our own standard error lines.</summary>
     private sealed class LineRelay
     {
         private readonly List<byte> _partial = [];
@@ -213,7 +213,7 @@ internal static class Daemonizer
 
         private void Emit()
         {
-            CliOutput.Fail(Encoding.UTF8.GetString([.. _partial]));
+            CliOutput.Relay(Encoding.UTF8.GetString([.. _partial]));
             _partial.Clear();
             Lines++;
         }

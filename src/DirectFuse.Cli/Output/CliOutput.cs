@@ -27,7 +27,9 @@ internal static partial class CliOutput
     public static void DetectJournal()
     {
         s_outIsJournal = JournalStream.Is(1);
-        s_errIsJournal = JournalStream.Is(2);
+        // A daemon that is not ready yet writes journal lines into the readiness pipe: the starting command
+        // takes each line's priority from them (Relay) and writes it as its own.
+        s_errIsJournal = DaemonChild.IsActive || JournalStream.Is(2);
         s_infoIsJournal = s_info == s_stdout ? s_outIsJournal : s_errIsJournal;
     }
 
@@ -49,6 +51,22 @@ internal static partial class CliOutput
 
     /// <summary>An error (standard error).</summary>
     public static void Fail(string line) => Write(s_stderr, s_errIsJournal, Error, line);
+
+    /// <summary>
+    /// A line from the daemon's readiness pipe, written on standard error as this process's own: its
+    /// <c>&lt;N&gt;</c> priority kept for the journal, taken off for a terminal. A line without one (the runtime
+    /// reporting a crash) is an error.
+    /// </summary>
+    public static void Relay(string line)
+    {
+        int priority = Error;
+        if (line.Length >= 3 && line[0] == '<' && line[1] is >= '0' and <= '7' && line[2] == '>')
+        {
+            priority = line[1] - '0';
+            line = line[3..];
+        }
+        Write(s_stderr, s_errIsJournal, priority, line);
+    }
 
     /// <summary>
     /// A log line of <paramref name="category"/>: on standard output, but on standard error in a daemon that is

@@ -128,6 +128,31 @@ public sealed class SystemdTests
     }
 
     [Fact]
+    public void A_daemon_started_with_its_errors_on_the_journal_logs_there()
+    {
+        using var mnt = new DaemonMountPoint();
+        string log = Path.Combine(Path.GetTempPath(), $"df-journal-{Guid.NewGuid():N}.log");
+        try
+        {
+            // The starting command's standard error is the "journal" (a file JOURNAL_STREAM names, as systemd's
+            // socket would be): the relayed note keeps its priority, and the daemon goes on writing there.
+            string script = $"exec 2>'{log}'; export JOURNAL_STREAM=$(stat -c %d:%i '{log}'); "
+                + $"dotnet '{CliProcess.DllPath}' memfs '{mnt.Path}' -o kernel_cache || exit 9; echo x > '{mnt.Path}/f' && umount '{mnt.Path}'";
+            Run.Shell(script, timeout: Patience.Seconds(60)).EnsureSuccess("daemon with its errors on the journal");
+            Assert.True(DaemonProcesses.WaitUntilGone(mnt.Path, TimeSpan.FromSeconds(10)));
+            var lines = File.ReadAllLines(log);
+            Assert.All(lines, l => Assert.Matches(@"^<[3-7]>", l));
+            Assert.Contains(lines, l => l.StartsWith("<4>directfuse: -o kernel_cache ignored:", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith($"<6>directfuse: memfs mounted on {mnt.Path}", StringComparison.Ordinal));
+            Assert.Contains("<6>directfuse: unmounted", lines);
+        }
+        finally
+        {
+            File.Delete(log);
+        }
+    }
+
+    [Fact]
     public void A_stream_other_than_the_journals_gets_plain_lines()
     {
         // JOURNAL_STREAM set, but standard error is another pipe (redirected since): no priorities.
