@@ -84,7 +84,13 @@ internal static class Daemonizer
             relay.Flush();
             CliOutput.Fail($"directfuse: the daemon did not report {description} ready within {ReadyTimeout.TotalSeconds:0} s; stopping it");
             Native.kill(pid, Native.SIGTERM);
-            if (Relay(readEnd, relay, DateTime.UtcNow + StopTimeout) == Outcome.TimedOut) Native.kill(pid, Native.SIGKILL);
+            if (Relay(readEnd, relay, DateTime.UtcNow + StopTimeout) == Outcome.TimedOut)
+            {
+                // Still stuck (in a system call on a hung file system, say): SIGKILL ends even that.
+                Native.kill(pid, Native.SIGKILL);
+                relay.Flush();
+                CliOutput.Fail($"directfuse: the daemon did not stop within {StopTimeout.TotalSeconds:0} s of SIGTERM; killed it");
+            }
             relay.Flush();
             Reap(pid);
             return 1;

@@ -108,6 +108,35 @@ public sealed class MountHelperTests
     }
 
     [Fact]
+    public void A_daemon_that_never_gets_ready_is_stopped_and_reported()
+    {
+        // The mount point lies on a mount whose server is stopped: checking it hangs the daemon, as a stuck
+        // file system underneath would. The command must neither wait for ever nor leave the daemon behind.
+        using var outer = new DaemonMountPoint();
+        using var stuck = CliProcess.Start(null, "mount", "memfs", outer.Path);
+        stuck.WaitForMounted();
+        Directory.CreateDirectory(outer["sub"]);
+        string mountPoint = outer["sub"];
+        stuck.Signal(19); // SIGSTOP
+        try
+        {
+            Thread.Sleep(Patience.Milliseconds(1500)); // past memfs's attribute timeout: the kernel must ask the server
+            var started = DateTime.UtcNow;
+            var result = CliProcess.RunToEnd(new Dictionary<string, string?> { ["DIRECTFUSE_READY_TIMEOUT"] = "3" }, "memfs", mountPoint);
+            var took = DateTime.UtcNow - started;
+            Assert.Equal(1, result.ExitCode);
+            Assert.StartsWith($"directfuse: the daemon did not report memfs on {mountPoint} ready within 3 s; stopping it", result.StdErr.Trim());
+            Assert.True(took < Patience.Seconds(30), $"the command took {took.TotalSeconds:0} s");
+            Assert.Empty(DaemonProcesses.WithArgument(mountPoint));
+        }
+        finally
+        {
+            stuck.Signal(18); // SIGCONT
+            DaemonProcesses.Kill(mountPoint);
+        }
+    }
+
+    [Fact]
     public void Kind_specific_options_reach_the_file_system()
     {
         using var fmmap = new DaemonMountPoint();
