@@ -66,7 +66,6 @@ internal sealed class ServeForm
         string mountPoint = result.GetValue(MountPoint)
             ?? throw new ArgumentException($"missing MOUNTPOINT (directfuse {TerminalText.Escape(source)} MOUNTPOINT [-o OPTIONS]; directfuse --help)");
         var spec = SourceSpec.Parse(source, mount);
-        bool foreground = result.GetValue(Foreground) || result.GetValue(Debug);
         var kindOptions = KindOptions.Of(spec.Command);
         var arguments = new List<string> { "mount", spec.Kind };
         // The source is the mount's name in /proc/mounts and df; the type is fuse.directfuse, as fstab says.
@@ -89,7 +88,7 @@ internal sealed class ServeForm
                 }
             }
         arguments.AddRange(kindArguments.Values);
-        foreground |= debug;
+        bool foreground = result.GetValue(Foreground) || debug;
         if (!foreground && FuseMounts.TryParseDeviceFd(mountPoint, out int fd) && fd <= 2)
             throw new ArgumentException($"{mountPoint} is one of the standard descriptors, which the daemon replaces with /dev/null: pass the /dev/fuse fd as 3 or higher, or serve in the foreground with -f");
         // -s wins over any max_threads=, as in libfuse.
