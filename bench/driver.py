@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 
+import startup
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.path.join(HERE, ".build")
 
@@ -128,9 +130,15 @@ class Contender:
         self.env = env or {}
 
 
+def directfuse_command(args):
+    """The shipped Native AOT directfuse when bench/run passed it (--aot), else the JIT build."""
+    return [args.aot] if args.aot else ["dotnet", os.path.join(BUILD, "cli", "directfuse.dll")]
+
+
 def contenders(args, src):
     n = args.threads
-    dll = os.path.join(BUILD, "cli", "directfuse.dll")
+    cli = directfuse_command(args)
+    build = "Native AOT" if args.aot else "JIT"
     result = [Contender("native", "the tmpfs source directory itself (no FUSE): the limit")]
     if "libfuse" in args.only_list:
         result.append(Contender(
@@ -142,12 +150,63 @@ def contenders(args, src):
             lambda mnt: [os.path.join(BUILD, "loopback"), "-q", mnt, src], {"GOMAXPROCS": str(n)}))
     if "directfuse" in args.only_list:
         result.append(Contender(
-            "directfuse", f"DirectFuse loopback, --threads {n} (one cloned /dev/fuse fd per worker thread), FUSE passthrough on, --no-xattr (as passthrough_ll without -o xattr)",
-            lambda mnt: ["dotnet", dll, "mount", "loopback", src, mnt, "--threads", str(n), "--no-xattr"]))
+            "directfuse", f"DirectFuse loopback ({build} build), --threads {n} (one cloned /dev/fuse fd per worker thread), FUSE passthrough on, --no-xattr (as passthrough_ll without -o xattr)",
+            lambda mnt: cli + ["mount", "loopback", src, mnt, "--threads", str(n), "--no-xattr"]))
         result.append(Contender(
-            "directfuse-nopt", f"DirectFuse loopback, --threads {n}, --no-passthrough (the server serves every read and write), --no-xattr",
-            lambda mnt: ["dotnet", dll, "mount", "loopback", src, mnt, "--threads", str(n), "--no-passthrough", "--no-xattr"]))
+            "directfuse-nopt", f"DirectFuse loopback ({build} build), --threads {n}, --no-passthrough (the server serves every read and write), --no-xattr",
+            lambda mnt: cli + ["mount", "loopback", src, mnt, "--threads", str(n), "--no-passthrough", "--no-xattr"]))
     return result
+
+
+# ---- FUSE over io_uring (issue 14) --------------------------------------------------------------------------------
+
+ENABLE_URING = "/sys/module/fuse/parameters/enable_uring"
+
+
+def uring_contenders(args, src):
+    """DirectFuse's loopback over FUSE-over-io_uring, without passthrough (so the ring carries every read and
+    write): compared with directfuse-nopt. Only where the kernel has it (the fuse module's enable_uring)."""
+    if "directfuse" not in args.only_list or not os.path.exists(ENABLE_URING):
+        return []
+    n = args.threads
+    dll = os.path.join(BUILD, "cli", "directfuse.dll")
+    return [Contender(
+        "directfuse-uring", f"DirectFuse loopback, --threads {n}, --no-passthrough, --no-xattr, -o io_uring (one ring queue per CPU; /dev/fuse workers keep FORGET and INTERRUPT)",
+        lambda mnt: ["dotnet", dll, "mount", "loopback", src, mnt, "--threads", str(n), "--no-passthrough", "--no-xattr", "-o", "io_uring"])]
+
+
+class UringParameter:
+    """Turns enable_uring on for the run when an io_uring contender runs, and puts back the value found."""
+
+    def __init__(self, cons):
+        self.original = None
+        if any(c.name == "directfuse-uring" for c in cons):
+            with open(ENABLE_URING) as f:
+                self.original = f.read().strip()
+            with open(ENABLE_URING, "w") as f:
+                f.write("Y")
+
+    def restore(self):
+        if self.original is not None:
+            with open(ENABLE_URING, "w") as f:
+                f.write(self.original)
+            self.original = None
+
+
+def latency_workloads(args):
+    """Round trips of one request: stat(2) of names that do not exist, each a LOOKUP answered ENOENT, timed one by
+    one; p50 and p99 come from the same pass."""
+    last = {}
+
+    def p50(root):
+        r = metabench("negstat", os.path.join(root, "meta"), args.params["files"])
+        last["p99"] = r["p99_us"]
+        return r["p50_us"], r["ops"]
+
+    return [
+        Workload("neglookup-p50", "µs", p50, f"median round trip of stat(2) on a missing name ({args.params['files']} names): one LOOKUP → ENOENT"),
+        Workload("neglookup-p99", "µs", lambda root: (last.pop("p99", 0.0), 0), "99th percentile of the same pass"),
+    ]
 
 
 class Mounted:
@@ -360,6 +419,12 @@ def targets(results):
         r = va / vb
         rows.append((name, f"{r:.3f}× ({fmt(va)} / {fmt(vb)} {results.units[(w, a)]})", f"≥ {need}×", r >= need))
 
+    first = results.values.get(("startup-first-answer", "directfuse-aot"))
+    if first:
+        med = statistics.median(first)
+        rows.append(("start-up: exec to the first answered request, Native AOT", f"{fmt(med)} ms (max {fmt(max(first))})", "≤ 50 ms", med <= 50))
+    else:
+        rows.append(("start-up: exec to the first answered request, Native AOT", None, "≤ 50 ms", None))
     ratio("direct-mmap write bandwidth vs native memfd", "mmap-write-bw", "directfuse-fmmap", "native-memfd", 0.98)
     ratio("direct-mmap read bandwidth vs native memfd", "mmap-read-bw", "directfuse-fmmap", "native-memfd", 0.98)
     ratio("first-touch fault rate vs native memfd", "mmap-first-touch", "directfuse-fmmap", "native-memfd", 0.9)
@@ -402,9 +467,9 @@ def machine():
 # ---- main ------------------------------------------------------------------------------------------------------
 
 QUICK = {"files": 2000, "creates": 1000, "readdir_reps": 5, "data_size": "64M", "rand_runtime": 1, "runs": 3,
-         "fmmap_size": "64M", "sync_size": "16M", "mmap_reps": 3, "alloc_requests": 20000, "count_files": 500}
+         "fmmap_size": "64M", "sync_size": "16M", "mmap_reps": 3, "alloc_requests": 20000, "count_files": 500, "startup_runs": 3}
 FULL = {"files": 10000, "creates": 10000, "readdir_reps": 20, "data_size": "1G", "rand_runtime": 5, "runs": 5,
-        "fmmap_size": "512M", "sync_size": "128M", "mmap_reps": 5, "alloc_requests": 200000, "count_files": 2000}
+        "fmmap_size": "512M", "sync_size": "128M", "mmap_reps": 5, "alloc_requests": 200000, "count_files": 2000, "startup_runs": 7}
 
 
 def main():
@@ -415,8 +480,9 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--markdown")
     ap.add_argument("--scratch", default=os.path.join(BUILD, "run"))
-    ap.add_argument("--only", default="native,libfuse,gofuse,directfuse,fmmap,alloc,counts",
-                    help="comma-separated parts: native,libfuse,gofuse,directfuse,fmmap,alloc,counts")
+    ap.add_argument("--aot", help="the Native AOT directfuse (bench/run passes scripts/build-cli.sh's); without it the directfuse contenders run the JIT build")
+    ap.add_argument("--only", default="native,libfuse,gofuse,directfuse,startup,fmmap,alloc,counts",
+                    help="comma-separated parts: native,libfuse,gofuse,directfuse,startup,fmmap,alloc,counts")
     args = ap.parse_args()
     args.params = dict(QUICK if args.quick else FULL)
     if args.runs:
@@ -452,10 +518,15 @@ def main():
         subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={tmpfs_size},mode=0755", "bench-src", src], check=True)
         cleanup.mounted(src)
         print(f"bench: {mode} mode, {runs} runs, {args.threads} server threads, load average {load_start}", flush=True)
+        # First, while nothing of ours has run yet: a few seconds, and the figure most sensitive to other load.
+        if "startup" in args.only_list:
+            startup.measure(results, cleanup, mnt_root, p["startup_runs"], args.aot, os.path.join(BUILD, "cli", "directfuse.dll"),
+                            log=lambda line: print(line, flush=True))
         prepare_source(src, p)
 
-        wl = workloads(args)
-        cons = contenders(args, src)
+        wl = workloads(args) + latency_workloads(args)
+        cons = contenders(args, src) + uring_contenders(args, src)
+        uring = UringParameter(cons)
         if "native" not in args.only_list:
             cons = [c for c in cons if c.name != "native"]
         for c in cons:
@@ -497,6 +568,8 @@ def main():
         raise SystemExit(130)
     finally:
         cleanup.all()
+        if "uring" in locals():
+            uring.restore()
 
     elapsed = time.time() - started
     report = write_reports(args, results, counts, notes, mode, elapsed, load_start, json_path, md_path)
@@ -558,10 +631,12 @@ def count_requests(args, src, mnt_root, cleanup, cons):
 def write_reports(args, results, counts, notes, mode, elapsed, load_start, json_path, md_path):
     mach = machine()
     load_end = loadavg()
-    contender_order = ["native", "libfuse", "gofuse", "directfuse", "directfuse-nopt", "native-memfd", "directfuse-fmmap",
-                       "directfuse-fmmap-pagecache", "raw-syscalls", "directfuse-null", "directfuse-loopback"]
-    main_w = ["stat", "create", "readdir", "readdir-changing", "seqread", "seqwrite", "randread"]
-    cpu_w = [f"{w}.server-cpu" for w in main_w]
+    contender_order = ["native", "libfuse", "gofuse", "directfuse", "directfuse-nopt", "directfuse-uring", "native-memfd", "directfuse-fmmap",
+                       "directfuse-fmmap-pagecache", "raw-syscalls", "directfuse-null", "directfuse-loopback",
+                       "directfuse-aot", "directfuse-jit", "directfuse-jit-notiered"]
+    startup_w = ["startup-first-answer", "first-create", "startup-rss"]
+    main_w = ["stat", "create", "readdir", "readdir-changing", "seqread", "seqwrite", "randread", "neglookup-p50", "neglookup-p99"]
+    cpu_w = [f"{w}.server-cpu" for w in main_w if w != "neglookup-p99"]
     mmap_w = ["mmap-write-bw", "mmap-read-bw", "mmap-first-touch", "pagecache-client-fill", "pagecache-retrieve", "pagecache-sync-store"]
     alloc_w = [f"alloc-{op}" for op in ("LOOKUP", "GETATTR", "READ", "WRITE")] + \
               [f"server-thread-cpu-{op}" for op in ("LOOKUP", "GETATTR", "READ", "WRITE")] + \
@@ -573,7 +648,14 @@ def write_reports(args, results, counts, notes, mode, elapsed, load_start, json_
           f"- CPU: {mach['cpu']}, {mach['nproc']} logical CPUs; memory {mach['memory_gib']} GiB; kernel {mach['kernel']}",
           f"- .NET SDK {mach['dotnet']}; {mach['go']}; libfuse {mach['libfuse']}; {mach['fio']}",
           f"- load average at start {load_start}, at end {load_end} (other work on the machine makes figures noisier)", "",
-          "## File system workloads", "", "Source: a tmpfs; `native` is that tmpfs itself.", ""]
+          "## Server start-up", "",
+          "`directfuse mount memfs MNT` executed afresh each run: `startup-first-answer` is exec to the first answered "
+          "stat(2) of the mount root, `first-create` the first open(O_CREAT) after it, `startup-rss` the server's VmRSS then. "
+          f"`directfuse-aot` is the shipped Native AOT binary; the JIT build runs with tiered compilation (its default) and "
+          f"without (DOTNET_TieredCompilation=0). Median of {args.params['startup_runs']} (min–max).", ""]
+    md += results_table(results, startup_w, contender_order)
+    md += ["", "## File system workloads", "",
+           f"Source: a tmpfs; `native` is that tmpfs itself. DirectFuse runs its {'Native AOT' if args.aot else 'JIT'} build.", ""]
     md += results_table(results, main_w, contender_order)
     md += ["", "Server CPU time per client operation (utime+stime of the server process over the workload ÷ operations; "
            "clock-tick resolution):", ""]
@@ -592,7 +674,7 @@ def write_reports(args, results, counts, notes, mode, elapsed, load_start, json_
             per_req = f"{cpu / rpo:.1f}" if cpu is not None and rpo else "-"
             detail = ", ".join(f"{k} {v}" for k, v in sorted(by_op.items(), key=lambda kv: -kv[1]))
             md.append(f"| {c} | {w} | {ops} | {total} | {rpo:.3g} | {detail} | {per_req} |")
-    md += ["", "## Targets (issue 5)", "", "| target | measured | required | verdict |", "|---|---|---|---|"]
+    md += ["", "## Targets (issues 5 and 12)", "", "| target | measured | required | verdict |", "|---|---|---|---|"]
     for name, measured, need, met in targets(results):
         verdict = "n/a" if met is None else "**met**" if met else "**missed**"
         md.append(f"| {name} | {measured or '-'} | {need} | {verdict} |")

@@ -14,22 +14,52 @@ fuse_mounts() { grep -E ' fuse(\.[^ ]*)? ' /proc/mounts | awk '{print $2}' | sor
 fuse_mounts > "$results/mounts-before"
 
 dotnet build DirectFuse.slnx -c Release -nologo -v quiet -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
+# The tests run the shipped directfuse, the Native AOT binary (Infrastructure/CliProcess.cs): publish it here,
+# outside every test's time limit (about a minute; nothing when the sources have not changed). If that fails
+# it counts as a failure, and the tests run on the JIT build so that the rest of the results still come.
+if ! bash scripts/build-cli.sh >/dev/null; then
+  echo "The Native AOT publish of directfuse failed (above): counted as a failure; the tests run the JIT build."
+  aot_failed=1
+  export DIRECTFUSE_TEST_CLI=jit
+fi
 dotnet test tests/DirectFuse.Tests -c Release --no-build -nologo \
   --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
   --results-directory "$results" "$@"
 status=$?
 
-# CI (or DIRECTFUSE_KERNEL_MATRIX=1) also runs the CUSE and device tests on Debian 12's own kernel, 6.1, under
-# qemu: this machine's kernel has no CUSE. Tests paced by real-time playback between two system calls
-# (Timing=RealTime) run on the host only: an emulated client is too slow for them. The whole matrix (every
-# test, several kernels) is scripts/kernel-matrix.sh; see the README.
+# Where the kernel has FUSE over io_uring, the real-mount tests run a second time over it
+# (DIRECTFUSE_TEST_TRANSPORT=io_uring makes TempMount and the CLI helpers ask for it). The protocol unit tests
+# and the benchmark's own test do not mount through the session and are left out, and so are three known gaps
+# of the io_uring transport (issue 14; see FuseRingTransport's remarks): the two tests of a SIGKILLed server
+# under auto_unmount, and 200 processes in F_SETLKW on memfs, which hangs there. enable_uring is turned on for
+# this pass and always put back as it was.
+uring_param=/sys/module/fuse/parameters/enable_uring
+if [ -w "$uring_param" ] && [ "${DIRECTFUSE_SKIP_URING:-}" != 1 ]; then
+  uring_before=$(cat "$uring_param")
+  trap 'echo "$uring_before" > "$uring_param"; rm -rf "$results"' EXIT
+  echo Y > "$uring_param"
+  DIRECTFUSE_TEST_TRANSPORT=io_uring dotnet test tests/DirectFuse.Tests -c Release --no-build -nologo \
+    --filter "FullyQualifiedName!~DirectFuse.Tests.Protocol&FullyQualifiedName!~DirectFuse.Tests.Bench&FullyQualifiedName!~CliTests.Auto_unmount_removes_the_mount_when_the_server_is_killed&FullyQualifiedName!~CliTests.Killed_server_never_hangs_clients&FullyQualifiedName!~Processes_blocked_in_F_SETLKW_on_memfs" \
+    --logger "trx;LogFileName=io_uring.trx" --logger "console;verbosity=minimal" \
+    --results-directory "$results" "$@" || status=1
+  echo "$uring_before" > "$uring_param"
+fi
+
+# CI (or DIRECTFUSE_KERNEL_MATRIX=1) also runs the CUSE, device, direct-mmap and session tests on Debian 12's own
+# kernel, 6.1, under qemu: this machine's kernel has no CUSE, and 6.1 has neither passthrough nor direct-I/O mmap,
+# so every fallback runs for real. Tests paced by real-time playback between two system calls (Timing=RealTime)
+# and tests of nothing the kernel does (Kernel=Independent) run on the host only: emulation is too slow for the
+# first and adds nothing to the second. The whole matrix (every test, several kernels) is
+# scripts/kernel-matrix.sh; see the README.
 if [ "${CI:-}" = true ] || [ "${DIRECTFUSE_KERNEL_MATRIX:-}" = 1 ]; then
+  subset="FullyQualifiedName~DirectFuse.Tests.Cuse|FullyQualifiedName~DirectFuse.Tests.Devices"
+  subset+="|FullyQualifiedName~DirectFuse.Tests.DirectMmap|FullyQualifiedName~DirectFuse.Tests.Session"
   MATRIX_OUT="$results/matrix" bash scripts/kernel-matrix.sh --no-build \
-    --filter "(FullyQualifiedName~DirectFuse.Tests.Cuse|FullyQualifiedName~DirectFuse.Tests.Devices)&Timing!=RealTime" 6.1 || status=1
+    --filter "($subset)&Timing!=RealTime&Kernel!=Independent" 6.1 || status=1
   matrix_trx=0
   for trx in "$results"/matrix/*/out/results/*.trx; do
     [ -e "$trx" ] || continue
-    cp "$trx" "$results/kernel-$(basename "$(dirname "$(dirname "$(dirname "$trx")")")").trx"
+    cp "$trx" "$results/kernel-$(basename "$(dirname "$(dirname "$(dirname "$trx")")")")-$(basename "$trx")"
     matrix_trx=1
   done
   [ $matrix_trx -eq 1 ] || { echo "The kernel matrix produced no results."; matrix_missing=1; }
@@ -55,6 +85,7 @@ if [ -n "$leftover" ]; then
   failed=$((failed + 1))
 fi
 [ "${matrix_missing:-0}" -eq 1 ] && failed=$((failed + 1))
+[ "${aot_failed:-0}" -eq 1 ] && failed=$((failed + 1))
 if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then failed=1; echo "No test ran."; fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

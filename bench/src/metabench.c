@@ -6,6 +6,8 @@
  *                                    the same, but before each listing create and remove DIR/.churn, so the
  *                                    directory has changed and no cache may answer the listing
  *   metabench mkfiles DIR N SIZE     create the N files stat uses (setup, not timed)
+ *   metabench negstat DIR N          stat N distinct names that do not exist (one LOOKUP answered ENOENT each)
+ *                                    and time each call: adds "p50_us" and "p99_us" round trips
  * Prints one JSON object: {"ops": N, "seconds": S, "errors": E}. ops counts stat calls, created files, or
  * directory entries read. */
 #define _GNU_SOURCE
@@ -30,6 +32,32 @@ static void name(char *buf, size_t len, const char *dir, char prefix, long i) {
     snprintf(buf, len, "%s/%c%06ld", dir, prefix, i);
 }
 
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* negstat: names unique to this process, so no negative dentry of an earlier run can answer them. */
+static int negstat(const char *dir, long n) {
+    double *lat = malloc(sizeof(double) * (n > 0 ? n : 1));
+    char path[4096];
+    struct stat st;
+    long errors = 0;
+    double t0 = now();
+    for (long i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/neg-%d-%ld", dir, (int)getpid(), i);
+        double a = now();
+        if (stat(path, &st) == 0 || errno != ENOENT) errors++;
+        lat[i] = now() - a;
+    }
+    double t = now() - t0;
+    qsort(lat, n, sizeof(double), by_value);
+    printf("{\"ops\": %ld, \"seconds\": %.6f, \"errors\": %ld, \"p50_us\": %.3f, \"p99_us\": %.3f}\n",
+           n, t, errors, n ? lat[n / 2] * 1e6 : 0, n ? lat[n * 99 / 100] * 1e6 : 0);
+    free(lat);
+    return errors ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 4) {
         fprintf(stderr, "usage: metabench stat|create|readdir|readdir-changing|mkfiles DIR N [SIZE]\n");
@@ -37,6 +65,7 @@ int main(int argc, char **argv) {
     }
     const char *mode = argv[1], *dir = argv[2];
     long n = atol(argv[3]);
+    if (!strcmp(mode, "negstat")) return negstat(dir, n);
     long size = argc > 4 ? atol(argv[4]) : 4096;
     char path[4096];
     char *data = malloc(size > 0 ? size : 1);

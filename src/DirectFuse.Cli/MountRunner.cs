@@ -47,7 +47,7 @@ internal static class MountRunner
         bool debug = result.GetValue(common.Debug) || parsed.Debug;
 
         using var loggerFactory = new CliLoggerFactory(debug ? LogLevel.Information : LogLevel.Warning);
-        var options = new FuseSessionOptions { Mount = mountOptions, Threads = threads, Debug = debug, LoggerFactory = loggerFactory };
+        var options = new FuseSessionOptions { Mount = mountOptions, Threads = threads, Debug = debug, LoggerFactory = loggerFactory, UseIoUring = parsed.IoUring };
 
         LowLevelFileSystem fs;
         try
@@ -76,6 +76,7 @@ internal static class MountRunner
             {
                 string where = session.ServesInheritedFd ? $"{session.MountPoint} (mounted by the parent)" : session.MountPoint;
                 CliOutput.Say($"directfuse: {subtype} mounted on {where} ({session.Connection.KernelMajor}.{session.Connection.KernelMinor} kernel protocol, {threads} threads{(describe is null ? "" : ", " + describe(fs))})");
+                if (parsed.IoUring) CliOutput.Say($"directfuse: requests over {(session.Transport == FuseTransport.IoUring ? "io_uring" : "/dev/fuse")}: {session.TransportReason}");
                 CliOutput.Say("directfuse: serving until unmounted or interrupted (Ctrl-C)");
                 Ready($"Serving {subtype} on {where}");
                 // Waited for on this (main) thread, not awaited: nothing of the shutdown depends on the thread pool,

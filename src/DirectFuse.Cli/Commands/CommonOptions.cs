@@ -7,7 +7,7 @@ internal sealed class CommonOptions
 {
     public Option<string[]> MountOptions { get; } = new("--options", "-o")
     {
-        Description = "Mount options, comma separated (fsname, subtype, allow_other, default_permissions, ro, max_read=N, auto_unmount, ...)",
+        Description = "Mount options, comma separated (fsname, subtype, allow_other, default_permissions, ro, max_read=N, auto_unmount, io_uring, ...)",
         AllowMultipleArgumentsPerToken = false,
         DefaultValueFactory = _ => [],
     };

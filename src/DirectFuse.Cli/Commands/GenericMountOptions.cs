@@ -8,7 +8,8 @@ namespace DirectFuse.Cli.Commands;
 /// <param name="Threads">max_threads=N (or threads=N), when given: it overrides --threads.</param>
 /// <param name="Debug">-o debug.</param>
 /// <param name="Notes">One line per option that was given but does nothing here (fstab's options excepted).</param>
-internal sealed record ParsedMountOptions(MountOptions Mount, int? Threads, bool Debug, IReadOnlyList<string> Notes);
+/// <param name="IoUring">-o io_uring: serve over FUSE-over-io_uring where the kernel allows it.</param>
+internal sealed record ParsedMountOptions(MountOptions Mount, int? Threads, bool Debug, IReadOnlyList<string> Notes, bool IoUring = false);
 
 /// <summary>Parses <c>-o</c> lists against <see cref="MountOptionTable"/>: one <see cref="ArgumentException"/> line for the first bad option.</summary>
 internal static class GenericMountOptions
@@ -18,7 +19,7 @@ internal static class GenericMountOptions
         var forMount = new List<string>();
         var notes = new List<string>();
         int? threads = null;
-        bool debug = false;
+        bool debug = false, ioUring = false;
         foreach (var list in lists)
             foreach (var raw in MountOptions.Split(list))
             {
@@ -40,6 +41,9 @@ internal static class GenericMountOptions
                     case OptionHandling.Server when key is "debug":
                         debug = true;
                         break;
+                    case OptionHandling.Server when key is "io_uring":
+                        ioUring = true;
+                        break;
                     case OptionHandling.Server when key is "max_threads" or "threads":
                         threads = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && OptionChecks.Threads(n) is null
                             ? n
@@ -54,6 +58,6 @@ internal static class GenericMountOptions
                         throw new ArgumentException($"mount option '{key}' is not supported: {info.Help}");
                 }
             }
-        return new ParsedMountOptions(MountOptions.Parse([string.Join(',', forMount)], start), threads, debug, notes);
+        return new ParsedMountOptions(MountOptions.Parse([string.Join(',', forMount)], start), threads, debug, notes, ioUring);
     }
 }

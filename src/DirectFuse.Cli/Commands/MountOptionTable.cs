@@ -87,6 +87,7 @@ internal static class MountOptionTable
         new("threads", "N", OptionHandling.Server, "the same as max_threads=N"),
         new("clone_fd", null, OptionHandling.Server, "always on: every worker thread reads its own cloned /dev/fuse fd"),
         new("intr", null, OptionHandling.Server, "always on: an INTERRUPT cancels the handler's CancellationToken"),
+        new("io_uring", null, OptionHandling.Server, "serve requests over FUSE-over-io_uring where the kernel allows it (else /dev/fuse, with the reason)"),
 
         new("max_idle_threads", "N", OptionHandling.Ignored, "the worker pool has a fixed size (max_threads): no thread is started or stopped while serving"),
         new("kernel_cache", null, OptionHandling.Ignored, HighLevel + ": each file system here decides page caching per open"),

@@ -166,6 +166,9 @@ public sealed unsafe partial class LoopbackFileSystem
     // file rather than the process (two opens of one file in one process conflict; a descriptor shared after
     // fork does not).
 
+    /// <summary>Both kinds, taken on the source files: processes using the source directly see them too.</summary>
+    public override LockKinds ServedLocks => LockKinds.Posix | LockKinds.Flock;
+
     public override ValueTask<Result<FileLock>> GetLkAsync(FuseContext context, NodeId node, FileHandle handle, ulong owner, FileLock @lock, CancellationToken cancellationToken)
     {
         var lk = ToFlock(@lock);

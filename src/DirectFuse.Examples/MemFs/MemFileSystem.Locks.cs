@@ -5,6 +5,9 @@ namespace DirectFuse.Examples.MemFs;
 // POSIX record locks (fcntl F_GETLK/F_SETLK/F_SETLKW) and flock(2).
 public sealed partial class MemFileSystem
 {
+    /// <summary>Both kinds, kept in the file system: what GETLK reports covers every client of the mount.</summary>
+    public override LockKinds ServedLocks => LockKinds.Posix | LockKinds.Flock;
+
     public override ValueTask<Result<FileLock>> GetLkAsync(FuseContext context, NodeId node, FileHandle handle, ulong owner, FileLock @lock, CancellationToken cancellationToken)
     {
         _lock.EnterReadLock();

@@ -77,7 +77,10 @@ public sealed partial class CuseSession : IDisposable
         {
             // /dev/cuse takes no FUSE_DEV_IOC_CLONE: every worker reads the one fd.
             session.StartWorker();
-            if (!core.InitCompleted.Wait(options.InitTimeout))
+            bool answered = Task.WaitAny([core.InitCompleted], options.InitTimeout) == 0;
+            if (core.InitFailure is { } failure)
+                throw new MountException($"setting up the device failed: {failure.GetType().Name}: {failure.Message}", failure);
+            if (!answered)
                 throw new MountException($"the kernel did not send CUSE_INIT within {options.InitTimeout.TotalSeconds:0}s");
             for (int i = 1; i < Math.Max(1, options.Threads); i++) session.StartWorker();
             LogStarted(logger, info.DevicePath, session._workers.Count);

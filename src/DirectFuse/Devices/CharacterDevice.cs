@@ -72,7 +72,8 @@ public abstract class CharacterDevice
     /// <remarks>
     /// In <see cref="DirectMmap.DirectMmapMode.Passthrough"/> mode an open that maps the buffer also reads and
     /// writes it with read(2)/write(2), without the device seeing them; override to keep write() streams for
-    /// some opens (the OSS example maps only O_RDWR opens in that mode).
+    /// some opens (the OSS example maps only O_RDWR opens in that mode). On kernels before 6.6 the page-cache host
+    /// asks with Passthrough too: the opens it maps are cached there, so their read(2) returns the buffer.
     /// </remarks>
     public virtual bool MapsBuffer(DeviceFile file, DirectMmap.DirectMmapMode mode) => Buffer is not null;
 

@@ -13,7 +13,9 @@ namespace DirectFuse.Devices;
 /// <para><b>PageCache</b> (no privilege): the open is direct I/O with FUSE_DIRECT_IO_ALLOW_MMAP, so write(2)
 /// still reaches the device while a mapping is served from the page cache (faults are READs of the buffer).
 /// Client stores sit in the kernel's page cache until written back; <see cref="PullAsync"/> fetches them
-/// (NOTIFY_RETRIEVE) before the server reads a range.</para>
+/// (NOTIFY_RETRIEVE) before the server reads a range. Kernels before 6.6 (no FUSE_DIRECT_IO_ALLOW_MMAP) cannot
+/// map a direct-I/O file, so there the opens that map the buffer are cached, write-through opens instead: their
+/// write(2) still reaches the device, but their read(2) returns the buffer, as in passthrough mode.</para>
 /// </remarks>
 public sealed class DeviceBuffer : IDisposable
 {

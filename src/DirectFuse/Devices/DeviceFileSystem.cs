@@ -21,6 +21,8 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
     private readonly Lock _backingLock = new();
     private readonly SharedBackingFile _backing = new();
     private FuseConnection? _connection;
+    // Page-cache mode on a kernel without FUSE_DIRECT_IO_ALLOW_MMAP: mapping opens are cached opens.
+    private bool _cachedMappingOpens;
     private long _nextHandle;
 
     public DeviceFileSystem(CharacterDevice device, DeviceHostOptions? options = null)
@@ -79,13 +81,20 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
             SetMode(DirectMmapMode.None, "mmap disabled by the server");
             return;
         }
-        if (!connection.Offers(InitFlags.DirectIoAllowMmap))
+        if (connection.Offers(InitFlags.DirectIoAllowMmap))
         {
-            SetMode(DirectMmapMode.None, "the kernel cannot map direct-I/O files (no FUSE_DIRECT_IO_ALLOW_MMAP)");
-            return;
+            connection.Want |= InitFlags.DirectIoAllowMmap;
+            if (MmapMode != DirectMmapMode.PageCache) SetMode(DirectMmapMode.PageCache, "direct I/O with a page-cache mapping synced by NOTIFY_RETRIEVE");
         }
-        connection.Want |= InitFlags.DirectIoAllowMmap;
-        if (MmapMode != DirectMmapMode.PageCache) SetMode(DirectMmapMode.PageCache, "direct I/O with a page-cache mapping synced by NOTIFY_RETRIEVE");
+        else
+        {
+            // Before Linux 6.6 a direct-I/O file cannot be mapped shared (ENODEV). A cached open can: its faults
+            // are READs of the buffer and its stores come back by write-back and NOTIFY_RETRIEVE, as with
+            // direct I/O; without the writeback cache its write(2) still reaches the device, write-through.
+            _cachedMappingOpens = true;
+            string why = "the kernel cannot map direct-I/O files (no FUSE_DIRECT_IO_ALLOW_MMAP, Linux < 6.6): opens that map the buffer are cached, write-through";
+            SetMode(DirectMmapMode.PageCache, MmapMode == DirectMmapMode.PageCache ? $"{MmapModeReason}; {why}" : why);
+        }
         var notifier = connection.Notifier;
         buffer.AttachPageCache((start, length, scratch, onData, ct) => notifier.RetrieveRangeAsync(NodeId.Root, start, length, scratch, onData, ct));
     }
@@ -131,7 +140,10 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
         if (!node.IsRoot && !IsCuse) return Errno.ENOENT;
         var opened = await Device.OpenAsync(context, flags, cancellationToken).ConfigureAwait(false);
         if (!opened.TryGetValue(out var file)) return opened.Error;
-        file.MapsBuffer = Device.Buffer is not null && MmapMode != DirectMmapMode.None && Device.MapsBuffer(file, MmapMode);
+        file.MapsBuffer = Device.Buffer is not null && MmapMode != DirectMmapMode.None
+            // A cached open's read(2) returns the buffer, as a passthrough open's does: the device chooses which
+            // opens may be like that by the same rule.
+            && Device.MapsBuffer(file, _cachedMappingOpens ? DirectMmapMode.Passthrough : MmapMode);
         ulong handle = (ulong)Interlocked.Increment(ref _nextHandle);
         if (file.MapsBuffer && MmapMode == DirectMmapMode.Passthrough)
         {
@@ -147,6 +159,7 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
         _files[handle] = file;
         // Direct I/O: every write(2) reaches the device; with DIRECT_IO_ALLOW_MMAP a MAP_SHARED mapping is still
         // served from the page cache. No KEEP_CACHE: a new open starts with the buffer as the server has it.
+        if (file.MapsBuffer && _cachedMappingOpens) return new OpenReply(new FileHandle(handle), OpenReplyFlags.None);
         return new OpenReply(new FileHandle(handle), OpenReplyFlags.DirectIo);
     }
 

@@ -32,6 +32,14 @@ public abstract class LowLevelFileSystem
     private static readonly ValueTask<Errno> NotImplementedErrno = new(Errno.ENOSYS);
     private static readonly ValueTask<Errno> Success = new(Errno.Ok);
 
+    /// <summary>
+    /// The kinds of file lock this file system serves with <see cref="GetLkAsync"/> and <see cref="SetLkAsync"/>;
+    /// the kernel keeps the others itself. <see cref="LockKinds.None"/> unless overridden: a file system that
+    /// implements locks must say so here, or its lock handlers are never called. Read once, before
+    /// <see cref="Init"/>, to choose the lock capabilities in <see cref="FuseConnection.Want"/>.
+    /// </summary>
+    public virtual LockKinds ServedLocks => LockKinds.None;
+
     /// <summary>Called with the kernel's offer before INIT is answered: adjust <see cref="FuseConnection.Want"/> and limits here.</summary>
     public virtual void Init(FuseConnection connection) { }
 
@@ -114,10 +122,13 @@ public abstract class LowLevelFileSystem
     /// <summary>ACCESS (R_OK 4, W_OK 2, X_OK 1, F_OK 0). Not sent with the default_permissions mount option.</summary>
     public virtual ValueTask<Errno> AccessAsync(FuseContext context, NodeId node, int mask, CancellationToken cancellationToken) => NotImplementedErrno;
 
-    /// <summary>GETLK: the first lock that conflicts with <paramref name="lock"/>, or it with type F_UNLCK.</summary>
+    /// <summary>GETLK: the first lock that conflicts with <paramref name="lock"/>, or it with type F_UNLCK. Only called when <see cref="ServedLocks"/> has <see cref="LockKinds.Posix"/>.</summary>
     public virtual ValueTask<Result<FileLock>> GetLkAsync(FuseContext context, NodeId node, FileHandle handle, ulong owner, FileLock @lock, CancellationToken cancellationToken) => NotImplemented<FileLock>();
 
-    /// <summary>SETLK/SETLKW (and flock(2) with <paramref name="isFlock"/>). With <paramref name="wait"/> block until it can be taken.</summary>
+    /// <summary>
+    /// SETLK/SETLKW (and flock(2) with <paramref name="isFlock"/>). With <paramref name="wait"/> block until it can
+    /// be taken. Only called for the kinds <see cref="ServedLocks"/> declares.
+    /// </summary>
     public virtual ValueTask<Errno> SetLkAsync(FuseContext context, NodeId node, FileHandle handle, ulong owner, FileLock @lock, bool wait, bool isFlock, CancellationToken cancellationToken) => NotImplementedErrno;
 
     public virtual ValueTask<Errno> FallocateAsync(FuseContext context, NodeId node, FileHandle handle, long offset, long length, int mode, CancellationToken cancellationToken) => NotImplementedErrno;

@@ -32,6 +32,14 @@ public abstract class PathFileSystem
     private static readonly ValueTask<Errno> Success = new(Errno.Ok);
     private static ValueTask<Result<T>> NotImplemented<T>() => new(Errno.ENOSYS);
 
+    /// <summary>
+    /// The kinds of file lock this file system serves: <see cref="LockKinds.Posix"/> with <see cref="GetLockAsync"/>
+    /// and <see cref="SetLockAsync"/>, <see cref="LockKinds.Flock"/> with <see cref="FlockAsync"/>; the kernel keeps
+    /// the others itself. <see cref="LockKinds.None"/> unless overridden: a file system that implements locks must
+    /// say so here, or its lock calls are never made. Read once, at INIT.
+    /// </summary>
+    public virtual LockKinds ServedLocks => LockKinds.None;
+
     /// <summary>Called at INIT, after the adapter has chosen its capabilities; may adjust <see cref="FuseConnection.Want"/> and limits.</summary>
     public virtual void Init(FuseConnection connection) { }
 
@@ -161,8 +169,8 @@ public abstract class PathFileSystem
 
     /// <summary>
     /// fcntl(F_GETLK): the first lock that conflicts with <paramref name="request"/>, or it with type
-    /// <see cref="FileLock.Unlock"/>. Override this and <see cref="SetLockAsync"/> together; if neither is
-    /// overridden the kernel keeps POSIX locks locally.
+    /// <see cref="FileLock.Unlock"/>. Override this and <see cref="SetLockAsync"/> together and declare
+    /// <see cref="LockKinds.Posix"/> in <see cref="ServedLocks"/>; otherwise the kernel keeps POSIX locks locally.
     /// </summary>
     public virtual ValueTask<Result<FileLock>> GetLockAsync(string path, FileHandle handle, ulong owner, FileLock request, PathContext context) => NotImplemented<FileLock>();
 
@@ -171,7 +179,8 @@ public abstract class PathFileSystem
 
     /// <summary>
     /// flock(2): <paramref name="type"/> is <see cref="FileLock.ReadLock"/> (LOCK_SH), <see cref="FileLock.WriteLock"/>
-    /// (LOCK_EX) or <see cref="FileLock.Unlock"/>. If not overridden the kernel keeps flock locks locally.
+    /// (LOCK_EX) or <see cref="FileLock.Unlock"/>. Only called when <see cref="ServedLocks"/> has
+    /// <see cref="LockKinds.Flock"/>; otherwise the kernel keeps flock locks locally.
     /// </summary>
     public virtual ValueTask<Errno> FlockAsync(string path, FileHandle handle, ulong owner, int type, bool wait, PathContext context) => NotImplementedErrno;
 }

@@ -18,8 +18,9 @@ namespace DirectFuse.PathApi;
 /// <see cref="PathFileSystem.TruncateAsync"/> and <see cref="PathFileSystem.UtimensAsync"/>, in that order, stopping at
 /// the first error, followed by <see cref="PathFileSystem.GetAttrAsync"/>. The adapter turns off atomic O_TRUNC
 /// (truncation on open arrives as <see cref="PathFileSystem.TruncateAsync"/>) and the kernel's kill-priv handling
-/// (the kernel clears set-user-id bits itself with a chmod), asks for POSIX and flock locks only if the file
-/// system overrides their calls, and for READDIRPLUS only with <see cref="PathFileSystemOptions.ReaddirPlus"/>.</para>
+/// (the kernel clears set-user-id bits itself with a chmod), asks for POSIX and flock locks only as the file
+/// system declares them in <see cref="PathFileSystem.ServedLocks"/>, and for READDIRPLUS only with
+/// <see cref="PathFileSystemOptions.ReaddirPlus"/>.</para>
 /// </remarks>
 public sealed partial class PathFileSystemAdapter : LowLevelFileSystem
 {
@@ -50,15 +51,14 @@ public sealed partial class PathFileSystemAdapter : LowLevelFileSystem
     /// <summary>How many nodes the kernel currently holds (the root included); for diagnostics.</summary>
     public int NodeCount => _nodes.Count;
 
+    /// <summary>The locks the path file system declares: GETLK/SETLK go to its lock calls, SETLK with the flock flag to <see cref="PathFileSystem.FlockAsync"/>.</summary>
+    public override LockKinds ServedLocks => _fs.ServedLocks;
+
     /// <inheritdoc/>
     public override void Init(FuseConnection connection)
     {
-        var want = connection.Want & ~(InitFlags.AtomicOTrunc | InitFlags.HandleKillpriv | InitFlags.HandleKillprivV2
-            | InitFlags.PosixLocks | InitFlags.FlockLocks);
+        var want = connection.Want & ~(InitFlags.AtomicOTrunc | InitFlags.HandleKillpriv | InitFlags.HandleKillprivV2);
         if (!Options.ReaddirPlus) want &= ~(InitFlags.DoReaddirplus | InitFlags.ReaddirplusAuto);
-        // Without the capability the kernel keeps locks itself; with it every lock is the server's job.
-        if (Overrides(nameof(PathFileSystem.GetLockAsync)) || Overrides(nameof(PathFileSystem.SetLockAsync))) want |= InitFlags.PosixLocks;
-        if (Overrides(nameof(PathFileSystem.FlockAsync))) want |= InitFlags.FlockLocks;
         connection.Want = want;
         _fs.Init(connection);
     }
@@ -159,6 +159,4 @@ public sealed partial class PathFileSystemAdapter : LowLevelFileSystem
         var result = await _fs.GetAttrAsync(path, handle, context).ConfigureAwait(false);
         return result.TryGetValue(out var attr) ? MakeEntry(parent, name, attr) : result.Error;
     }
-
-    private bool Overrides(string method) => OverrideCheck.Overrides(_fs, method);
 }

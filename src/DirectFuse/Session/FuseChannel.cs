@@ -7,7 +7,7 @@ namespace DirectFuse.Session;
 /// end of a SOCK_SEQPACKET socketpair in tests. Each read returns one whole request; each write sends one
 /// whole reply. Methods return a negative errno instead of throwing: they run on every request.
 /// </summary>
-internal sealed unsafe class FuseChannel : IDisposable
+internal sealed unsafe class FuseChannel : IReplySink, IDisposable
 {
     private int _fd;
 
@@ -19,6 +19,15 @@ internal sealed unsafe class FuseChannel : IDisposable
 
     public int Fd => _fd;
     public string Description { get; }
+
+    /// <summary>Requests its worker has read from this fd (written by that worker only; a statistic).</summary>
+    public long RequestsRead;
+
+    /// <summary>An fd has no buffer of its own: replies are built in the request's and written whole.</summary>
+    public Memory<byte> PayloadArea => Memory<byte>.Empty;
+
+    /// <summary>Writes the reply; the payload always follows the header in <paramref name="message"/>.</summary>
+    public int Send(ReadOnlySpan<byte> message, int payloadLength) => Write(message);
 
     /// <summary>Reads one request; returns its length, 0 at end of stream, or -errno.</summary>
     public int Read(Span<byte> buffer)

@@ -40,7 +40,15 @@ internal sealed partial class FuseDispatcher
         c.ProtocolMinor = Math.Min(a.Minor, ProtocolMinor);
         c.MaxWrite = (uint)(d.Core.Pool.InSize - 4096);
         c.Negotiated = Protocol.InitFlags.None;
-        cuse.CuseInit(c);
+        try
+        {
+            cuse.CuseInit(c);
+        }
+        catch (Exception e)
+        {
+            d.Core.FailInit(e);
+            throw; // logged and answered with an error like any handler's exception
+        }
         var reply = new CuseInitOut
         {
             Major = ProtocolMajor,

@@ -38,7 +38,16 @@ internal sealed partial class FuseDispatcher
             r.ReplyError(EPROTO);
             return ValueTask.CompletedTask;
         }
-        var reply = d.Core.Negotiate(a, d.Fs);
+        FuseInitOut reply;
+        try
+        {
+            reply = d.Core.Negotiate(a, d.Fs);
+        }
+        catch (Exception e)
+        {
+            d.Core.FailInit(e);
+            throw; // logged and answered with an error like any handler's exception
+        }
         r.ReplyTruncated(reply, a.Minor < 23 ? FuseInitOut.Compat22Size : FuseInitOut.Size);
         d.Core.MarkInitialized();
         return ValueTask.CompletedTask;

@@ -38,9 +38,16 @@ internal sealed class FuseRequest
     private readonly int _maxOut;
     // The read buffer of a request built for one test or one-off use (the constructor with sizes).
     private readonly byte[]? _ownReadBuffer;
-    // The bytes being served: _smallIn, _rentedIn or the read buffer they were read into.
-    private byte[] _in;
+    // The bytes being served: _smallIn, _rentedIn, or the memory they were delivered in (served in place).
+    private Memory<byte> _in;
     private byte[]? _rentedIn;
+    // The worker's read buffer a large request is served in place from (it must go back to the pool).
+    private byte[]? _heldReadBuffer;
+    // Served in place from memory the sink owns (a ring entry): its payload area is then not used for the reply,
+    // so a handler never writes its reply over its own arguments.
+    private bool _inSinkMemory;
+    // The reply payload was written in the sink's own area (ReplyPayload), not in _out.
+    private bool _payloadInSink;
     // Where the reply is built: _smallOut or _rentedOut.
     private byte[] _out;
     private byte[]? _rentedOut;
@@ -64,13 +71,14 @@ internal sealed class FuseRequest
         _ownReadBuffer = GC.AllocateUninitializedArray<byte>(inSize, pinned: true);
     }
 
-    public FuseChannel Channel { get; set; } = null!;
+    /// <summary>Where the reply goes: the channel the request was read from, or its ring entry.</summary>
+    public IReplySink Sink { get; set; } = null!;
     /// <summary>This object's place in its pool's registry; -1 once dropped.</summary>
     public int RegistryIndex { get; set; } = -1;
     /// <summary>The read buffer of a request made with its own (see the constructor with sizes).</summary>
     public Span<byte> InBuffer => _ownReadBuffer ?? throw new InvalidOperationException("A pooled request reads into its worker's buffer.");
     /// <summary>True when the request is served in place in the read buffer it was loaded from (too large to copy).</summary>
-    public bool HoldsReadBuffer => _in != _smallIn && _in != _rentedIn;
+    public bool HoldsReadBuffer => _heldReadBuffer is not null;
     public int Length { get; private set; }
     public FuseInHeader Header;
     /// <summary>Where the operation's arguments end (extensions follow).</summary>
@@ -117,31 +125,41 @@ internal sealed class FuseRequest
     /// up to <see cref="CopyLimit"/> bytes, else served in place (then <see cref="HoldsReadBuffer"/>). False if
     /// it is too short to answer.
     /// </summary>
-    public bool Load(byte[] readBuffer, int length)
+    public bool Load(byte[] readBuffer, int length) => Load(readBuffer, length, readBuffer);
+
+    /// <summary>
+    /// Takes a request delivered whole in <paramref name="delivered"/>, memory that stays valid until the reply is
+    /// sent (a ring entry's buffer): copied as from a read buffer, else served in place. False if it is too short.
+    /// </summary>
+    public bool Load(Memory<byte> delivered) => Load(delivered, delivered.Length, null);
+
+    private bool Load(Memory<byte> source, int length, byte[]? readBuffer)
     {
         ReleaseBuffers();
         if (length <= SmallSize)
         {
             // A copy of at most 1 KiB costs far less than the read: it frees the read buffer from whatever the handler does.
-            readBuffer.AsSpan(0, Math.Max(length, 0)).CopyTo(_smallIn);
+            source.Span[..Math.Max(length, 0)].CopyTo(_smallIn);
             _in = _smallIn;
         }
         else if (length <= CopyLimit)
         {
             // ArrayPool.Shared: no allocation once warm, and it trims what stays idle.
             _rentedIn = ArrayPool<byte>.Shared.Rent(length);
-            readBuffer.AsSpan(0, length).CopyTo(_rentedIn);
+            source.Span[..length].CopyTo(_rentedIn);
             _in = _rentedIn;
         }
         else
         {
-            _in = readBuffer;
+            _in = source;
+            _heldReadBuffer = readBuffer;
+            _inSinkMemory = readBuffer is null;
         }
         Length = length;
         Replied = false;
         ReplyErrno = Errno.Ok;
         if (length < FuseInHeader.Size) return false;
-        Header = MemoryMarshal.Read<FuseInHeader>(_in);
+        Header = MemoryMarshal.Read<FuseInHeader>(_in.Span);
         ArgsEnd = length - Header.TotalExtLen * 8;
         return true;
     }
@@ -175,7 +193,7 @@ internal sealed class FuseRequest
     // ---- Parsing -------------------------------------------------------------------------------------------
 
     /// <summary>The operation's fixed argument struct (size checked against the opcode table at dispatch).</summary>
-    public T Arg<T>() where T : unmanaged => MemoryMarshal.Read<T>(_in.AsSpan(FuseInHeader.Size, ArgsLength));
+    public T Arg<T>() where T : unmanaged => MemoryMarshal.Read<T>(_in.Span.Slice(FuseInHeader.Size, ArgsLength));
 
     /// <summary>The argument struct when it may be shorter on older kernels: missing bytes read as zero.</summary>
     public T ArgOrCompat<T>() where T : unmanaged
@@ -184,7 +202,7 @@ internal sealed class FuseRequest
         if (ArgsLength >= size) return Arg<T>();
         Span<byte> tmp = stackalloc byte[size];
         tmp.Clear();
-        _in.AsSpan(FuseInHeader.Size, ArgsLength).CopyTo(tmp);
+        _in.Span.Slice(FuseInHeader.Size, ArgsLength).CopyTo(tmp);
         return MemoryMarshal.Read<T>(tmp);
     }
 
@@ -194,10 +212,10 @@ internal sealed class FuseRequest
         // Compared as lengths, not as start + length, so no offset can wrap around.
         if (offset < 0 || offset > ArgsLength) throw new MalformedRequestException($"{Opcode}: name starts past the end of the request");
         int start = FuseInHeader.Size + offset;
-        int len = _in.AsSpan(start, ArgsEnd - start).IndexOf((byte)0);
+        int len = _in.Span[start..ArgsEnd].IndexOf((byte)0);
         if (len < 0) throw new MalformedRequestException($"{Opcode}: name is not zero-terminated");
         next = offset + len + 1;
-        return new FileName(_in.AsMemory(start, len));
+        return new FileName(_in.Slice(start, len));
     }
 
     public FileName NameAt(int offset) => NameAt(offset, out _);
@@ -246,7 +264,7 @@ internal sealed class FuseRequest
         // Subtraction, not start + length: a length near 2^31 must fail here, not wrap and pass.
         if (offset < 0 || length < 0 || offset > ArgsLength || length > ArgsLength - offset)
             throw new MalformedRequestException($"{Opcode}: {length} bytes at {offset} run past the request ({ArgsLength} bytes)");
-        return _in.AsMemory(FuseInHeader.Size + offset, length);
+        return _in.Slice(FuseInHeader.Size + offset, length);
     }
 
     /// <summary>The bytes a 32-bit length field names at <paramref name="offset"/>; any length the request does not hold is malformed.</summary>
@@ -259,7 +277,7 @@ internal sealed class FuseRequest
     public long FileOffset(ulong offset) =>
         offset > long.MaxValue ? throw new MalformedRequestException($"{Opcode}: {offset} is past the largest file offset (2^63 - 1)") : (long)offset;
 
-    public ReadOnlySpan<byte> Extensions => _in.AsSpan(ArgsEnd, Length - ArgsEnd);
+    public ReadOnlySpan<byte> Extensions => _in.Span[ArgsEnd..Length];
 
     // ---- Replies -------------------------------------------------------------------------------------------
 
@@ -269,7 +287,7 @@ internal sealed class FuseRequest
     /// </summary>
     public byte[]? Release()
     {
-        byte[]? readBuffer = HoldsReadBuffer && _in != _ownReadBuffer ? _in : null;
+        byte[]? readBuffer = _heldReadBuffer != _ownReadBuffer ? _heldReadBuffer : null;
         ReleaseBuffers();
         Length = 0;
         return readBuffer;
@@ -278,6 +296,9 @@ internal sealed class FuseRequest
     private void ReleaseBuffers()
     {
         _in = _smallIn;
+        _heldReadBuffer = null;
+        _inSinkMemory = false;
+        _payloadInSink = false;
         if (_rentedIn is { } rentedIn)
         {
             _rentedIn = null;
@@ -298,6 +319,14 @@ internal sealed class FuseRequest
     public Memory<byte> ReplyPayload(int maxLength)
     {
         int payload = Math.Clamp(maxLength, 0, _maxOut - FuseOutHeader.Size);
+        // A ring entry's payload buffer takes READ data and directory listings in place, with no copy. Decided by
+        // the sink's size, not this call's, so that every call of one request gets the same area.
+        var area = Sink.PayloadArea;
+        if (!_inSinkMemory && area.Length >= _maxOut - FuseOutHeader.Size)
+        {
+            _payloadInSink = true;
+            return area[..payload];
+        }
         return ReplyBuffer(payload).AsMemory(FuseOutHeader.Size, payload);
     }
 
@@ -340,6 +369,7 @@ internal sealed class FuseRequest
     {
         int size = Unsafe.SizeOf<T>();
         MemoryMarshal.Write(ReplyBuffer(size).AsSpan(FuseOutHeader.Size, size), in value);
+        _payloadInSink = false;
         Send(size, Errno.Ok);
     }
 
@@ -348,6 +378,7 @@ internal sealed class FuseRequest
     {
         Span<byte> dst = ReplyBuffer(Unsafe.SizeOf<T>()).AsSpan(FuseOutHeader.Size, Unsafe.SizeOf<T>());
         MemoryMarshal.Write(dst, in value);
+        _payloadInSink = false;
         Send(Math.Min(size, Unsafe.SizeOf<T>()), Errno.Ok);
     }
 
@@ -366,7 +397,8 @@ internal sealed class FuseRequest
             Unique = Header.Unique,
         };
         MemoryMarshal.Write(_out, in header);
-        int rc = Channel.Write(_out.AsSpan(0, FuseOutHeader.Size + payloadLength));
+        // A payload written in the sink's own area stays there; only the header travels with the message.
+        int rc = Sink.Send(_out.AsSpan(0, FuseOutHeader.Size + (_payloadInSink ? 0 : payloadLength)), payloadLength);
         // ENOENT: the request was interrupted or aborted meanwhile; the kernel no longer waits for it.
         if (rc < 0 && rc != -Errno.ENOENT.Value) WriteFailed?.Invoke(this, new Errno(-rc));
     }

@@ -1,5 +1,7 @@
 using DirectFuse.Interop;
 using DirectFuse.LowLevel;
+using DirectFuse.Protocol;
+using DirectFuse.Session.Uring;
 using DirectFuse.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -25,6 +27,7 @@ public sealed partial class FuseSession : IDisposable
     /// </summary>
     private readonly int _stopFd = -1;
     private int _disposed;
+    private volatile FuseRingTransport? _ring;
 
     private FuseSession(FuseMount mount, FuseSessionCore core, int threads, ILogger logger)
     {
@@ -57,6 +60,23 @@ public sealed partial class FuseSession : IDisposable
     public FuseNotifier Notifier => _core.Notifier;
     /// <summary>True when mounted through fusermount3 (not root, or auto_unmount).</summary>
     public bool MountedWithFusermount => _mount.ViaFusermount;
+    /// <summary>How the kernel's requests reach this session (decided once, when the mount starts).</summary>
+    public FuseTransport Transport { get; private set; } = FuseTransport.DevFuse;
+    /// <summary>Why <see cref="Transport"/> is what it is: the ring's shape, or why io_uring is not used.</summary>
+    public string TransportReason { get; private set; } = "io_uring not requested (FuseSessionOptions.UseIoUring is off)";
+    /// <summary>Requests read from /dev/fuse (and its clones) so far: with io_uring, what the kernel still sends there.</summary>
+    public long RequestsFromDevice
+    {
+        get
+        {
+            long sum = 0;
+            lock (_channels)
+                foreach (var channel in _channels) sum += Volatile.Read(ref channel.RequestsRead);
+            return sum;
+        }
+    }
+    /// <summary>Requests delivered through the io_uring queues so far (0 on /dev/fuse).</summary>
+    public long RequestsFromRing => _ring?.RequestsServed ?? 0;
     /// <summary>Completes with the reason when every worker has stopped (unmounted, aborted).</summary>
     public Task<string> Completion => _workers.Completion;
 
@@ -112,12 +132,15 @@ public sealed partial class FuseSession : IDisposable
             // asynchronously) queues to the thread pool. Under heavy load a mount failed with "the kernel did not
             // send INIT within 10s" although INIT had been answered 8 s before.
             int first = WaitHandle.WaitAny([((IAsyncResult)init).AsyncWaitHandle, ((IAsyncResult)session.Completion).AsyncWaitHandle], options.InitTimeout);
+            if (session._core.InitFailure is { } failure)
+                throw new MountException($"setting up the connection failed: {failure.GetType().Name}: {failure.Message}", failure);
             if (first != 0)
                 throw new MountException(first == WaitHandle.WaitTimeout
                     ? $"the kernel did not send INIT within {options.InitTimeout.TotalSeconds:0}s"
                         + (mount.Inherited ? $" (is {mount.MountPoint} mounted? the process that passed it must mount it first)" : "")
                     : $"the session ended before INIT completed: {session.Completion.Result}");
             session.StartMoreWorkers();
+            session.StartTransport(options);
             LogMounted(logger, session.MountPoint, session._workers.Count, mount.Inherited ? "the parent process" : mount.ViaFusermount ? "fusermount3" : "mount(2)");
             return session;
         }
@@ -161,7 +184,41 @@ public sealed partial class FuseSession : IDisposable
     {
         lock (_channels)
             if (!_channels.Contains(channel)) _channels.Add(channel);
-        _workers.Start(() => _core.RunWorker(channel, _stopFd));
+        _workers.Start(() =>
+        {
+            string reason = _core.RunWorker(channel, _stopFd);
+            // ENODEV: the connection is gone, and so is every ring entry the kernel still held.
+            if (reason == "unmounted") _ring?.MarkConnectionGone();
+            return reason;
+        });
+    }
+
+    /// <summary>
+    /// After INIT: moves requests to io_uring queues when INIT negotiated FUSE_OVER_IO_URING, else stays on
+    /// /dev/fuse; either way the choice and its reason are logged once.
+    /// </summary>
+    private void StartTransport(FuseSessionOptions options)
+    {
+        if (!options.UseIoUring) return;
+        // The ring's queues are not woken by the stop eventfd that ends the workers of an inherited fd.
+        if (_mount.Inherited)
+            TransportReason = $"io_uring not used: {MountPoint} is an inherited /dev/fuse, served through the fd itself";
+        else if (!_core.Connection.Has(InitFlags.OverIoUring))
+            TransportReason = "io_uring not used: " + (_core.IoUringRefusal ?? "not negotiated");
+        else
+        {
+            _ring = FuseRingTransport.Start(_core, _core.ControlChannel!.Fd, _workers, AbortForRing, _logger, out string reason);
+            if (_ring is not null) Transport = FuseTransport.IoUring;
+            TransportReason = _ring is not null ? reason : "io_uring not used: " + reason;
+        }
+        if (Transport == FuseTransport.IoUring) LogTransport(_logger, MountPoint, "io_uring", TransportReason);
+        else LogTransportFallback(_logger, MountPoint, TransportReason);
+    }
+
+    private void AbortForRing(string reason)
+    {
+        LogRingAbort(_logger, MountPoint, reason);
+        _mount.Abort();
     }
 
     /// <summary>
@@ -230,6 +287,15 @@ public sealed partial class FuseSession : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Mounted {MountPoint} with {Threads} worker threads via {How}")]
     private static partial void LogMounted(ILogger logger, string mountPoint, int threads, string how);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{MountPoint}: requests over {Transport} ({Reason})")]
+    private static partial void LogTransport(ILogger logger, string mountPoint, string transport, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{MountPoint}: requests over /dev/fuse: {Reason}")]
+    private static partial void LogTransportFallback(ILogger logger, string mountPoint, string reason);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "{MountPoint}: aborting the connection: {Reason}")]
+    private static partial void LogRingAbort(ILogger logger, string mountPoint, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session on {MountPoint} ended: {Reason}")]
     private static partial void LogEnded(ILogger logger, string mountPoint, string reason);

@@ -44,6 +44,8 @@ internal sealed partial class FuseSessionCore
     public RequestPool Pool { get; }
     /// <summary>The cap on requests held at once (<see cref="FuseSessionOptions.MaxPendingRequests"/>).</summary>
     public PendingLimit Pending { get; }
+    /// <summary><see cref="FuseSessionOptions.MaxPendingRequests"/>: also the most entries an io_uring queue grows to.</summary>
+    public int MaxPendingRequests => Math.Max(1, _options.MaxPendingRequests);
     /// <summary>Requests whose handlers are running asynchronously now.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
     public FuseDispatcher Dispatcher { get; }
@@ -60,6 +62,9 @@ internal sealed partial class FuseSessionCore
 
     /// <summary>The options of the mount this session serves; null for a CUSE device.</summary>
     public Transport.MountOptions? MountOptions => IsCuse ? null : _options.Mount;
+
+    /// <summary>Why FUSE over io_uring was not negotiated although asked for; null when it was (or not asked for).</summary>
+    public string? IoUringRefusal { get; private set; }
 
     /// <summary>The channel notifications and backing-file ioctls go through (the session's first fd).</summary>
     public FuseChannel? ControlChannel { get; set; }
@@ -85,6 +90,16 @@ internal sealed partial class FuseSessionCore
         _initDone.TrySetResult();
     }
 
+    /// <summary>
+    /// Setting up the connection threw (the file system's Init, typically): the INIT is answered with an error,
+    /// and whoever waits for <see cref="InitCompleted"/> learns why at once, instead of timing out as if the
+    /// kernel had never sent INIT.
+    /// </summary>
+    public void FailInit(Exception e) => _initDone.TrySetException(e);
+
+    /// <summary>Why set-up failed (<see cref="FailInit"/>), for a mount's error message; null while it has not.</summary>
+    public Exception? InitFailure => _initDone.Task.Exception?.InnerException;
+
     /// <summary>Fills the connection from the kernel's INIT, lets the file system adjust it, and builds the reply.</summary>
     public FuseInitOut Negotiate(in FuseInitIn a, LowLevelFileSystem fs)
     {
@@ -99,6 +114,11 @@ internal sealed partial class FuseSessionCore
         c.MaxWrite = (uint)(Pool.InSize - 4096);
         c.MaxPages = (ushort)(c.MaxWrite / PageSize);
         c.Want = DefaultWant(fs) | _options.ExtraCapabilities;
+        if (_options.UseIoUring && !IsCuse)
+        {
+            IoUringRefusal = Transport.IoUring.UringHost.WhyUnavailable();
+            if (IoUringRefusal is null) c.Want |= InitFlags.OverIoUring;
+        }
 
         fs.Init(c);
 
@@ -112,6 +132,12 @@ internal sealed partial class FuseSessionCore
             LogPassthroughDropped(_logger);
             negotiated &= ~InitFlags.Passthrough;
         }
+        // Once io_uring is negotiated the kernel holds every request until a ring is registered: never ask for it
+        // unless the session will register one (a file system's Init or ExtraCapabilities cannot).
+        bool ringPossible = _options.UseIoUring && !IsCuse && IoUringRefusal is null;
+        if (!ringPossible) negotiated &= ~InitFlags.OverIoUring;
+        else if ((negotiated & InitFlags.OverIoUring) == 0)
+            IoUringRefusal = (offered & InitFlags.OverIoUring) == 0 ? "the kernel did not offer FUSE_OVER_IO_URING" : "the file system's Init removed FUSE_OVER_IO_URING";
         // flags2 only reaches the kernel with INIT_EXT; the kernel offers high bits only together with it.
         if ((ulong)negotiated >> 32 != 0) negotiated |= InitFlags.InitExt;
         c.Negotiated = negotiated;
@@ -146,7 +172,10 @@ internal sealed partial class FuseSessionCore
         // (FuseContext.IsInGroup reads it). Not HANDLE_KILLPRIV(_V2): then the kernel clears suid/sgid itself
         // (with a SETATTR) on writes, truncates and chown by unprivileged callers, instead of leaving it to every
         // file system; file systems that check permissions themselves ask for V2 (see Permissions).
-        if (OverrideCheck.Overrides(fs, nameof(LowLevelFileSystem.SetLkAsync))) want |= InitFlags.PosixLocks | InitFlags.FlockLocks;
+        // Locks only as declared: a kind handed to a file system that does not serve it would fail for every client.
+        var locks = fs.ServedLocks;
+        if ((locks & LockKinds.Posix) != 0) want |= InitFlags.PosixLocks;
+        if ((locks & LockKinds.Flock) != 0) want |= InitFlags.FlockLocks;
         return want;
     }
 
@@ -192,6 +221,7 @@ internal sealed partial class FuseSessionCore
                     return errno == Errno.ENODEV.Value ? "unmounted" : $"read failed: {new Errno(errno)}";
                 }
                 if (n == 0) return "end of stream";
+                channel.RequestsRead++;
                 if (!request.Load(readBuffer, n))
                 {
                     LogShortRead(_logger, n);
@@ -267,10 +297,16 @@ internal sealed partial class FuseSessionCore
     private FuseRequest Rent(FuseChannel channel)
     {
         var request = Pool.Rent();
-        request.Channel = channel;
+        request.Sink = channel;
         request.WriteFailed ??= (r, errno) => LogReplyFailed(_logger, OpcodeTable.NameOf(r.Opcode), r.Header.Unique, errno.ToString());
         return request;
     }
+
+    /// <summary>A ring queue's handler went asynchronous: counted with the others for <see cref="DrainHandlers"/>.</summary>
+    public void BeginAsyncHandler() => Interlocked.Increment(ref _inFlight);
+
+    /// <summary>That handler finished.</summary>
+    public void EndAsyncHandler() => Interlocked.Decrement(ref _inFlight);
 
     private async Task RecycleWhenDone(ValueTask pending, FuseRequest request)
     {

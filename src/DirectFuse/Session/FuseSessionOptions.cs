@@ -25,6 +25,16 @@ public sealed record FuseSessionOptions
     public bool Debug { get; init; }
     /// <summary>Capabilities to ask for in addition to the defaults (the file system's Init can still change them).</summary>
     public InitFlags ExtraCapabilities { get; init; }
+    /// <summary>
+    /// Serve requests over FUSE-over-io_uring (Linux 6.14+, the fuse module's <c>enable_uring</c> parameter set to
+    /// Y): one ring queue per possible CPU, each served by a thread pinned to that CPU, answering each request
+    /// with COMMIT_AND_FETCH instead of a write(2) and a read(2). FORGET, INTERRUPT, notifications and
+    /// passthrough ioctls stay on /dev/fuse. When anything is missing (no kernel support, the parameter off,
+    /// io_uring disabled, a setup error) the session serves /dev/fuse as usual and says why in
+    /// <see cref="FuseSession.TransportReason"/> and in one log line. Off by default. Each queue holds 8 entries
+    /// of max_write bytes (more while handlers wait), allocated up front but touched only as requests use them.
+    /// </summary>
+    public bool UseIoUring { get; init; }
     /// <summary>How long <see cref="FuseSession.Mount"/> waits for the kernel's INIT.</summary>
     public TimeSpan InitTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;

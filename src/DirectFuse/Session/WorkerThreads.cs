@@ -18,11 +18,11 @@ internal sealed partial class WorkerThreads(FuseSessionCore core, ILogger logger
     public int Running => Volatile.Read(ref _running);
 
     /// <summary>Starts a thread that runs <paramref name="serve"/> (a worker loop returning why it stopped).</summary>
-    public void Start(Func<string> serve)
+    public void Start(Func<string> serve, string? name = null)
     {
         lock (_threads)
         {
-            var thread = new Thread(() => Work(serve)) { IsBackground = true, Name = $"{namePrefix}-{_threads.Count}" };
+            var thread = new Thread(() => Work(serve)) { IsBackground = true, Name = name ?? $"{namePrefix}-{_threads.Count}" };
             _threads.Add(thread);
             Interlocked.Increment(ref _running);
             thread.Start();

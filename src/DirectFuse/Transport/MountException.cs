@@ -4,5 +4,9 @@ namespace DirectFuse.Transport;
 public sealed class MountException : Exception
 {
     public MountException(string message, Errno errno = default) : base(message) => Errno = errno;
+
+    /// <summary>A mount that failed because of <paramref name="innerException"/> (e.g. the file system's INIT threw).</summary>
+    public MountException(string message, Exception innerException) : base(message, innerException) { }
+
     public Errno Errno { get; }
 }

@@ -19,7 +19,7 @@ public sealed class BenchQuickModeTests
     [BenchFact]
     public void Quick_mode_measures_every_contender_and_writes_json_and_markdown()
     {
-        string repo = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(CliProcess.DllPath)!, "../../../../.."));
+        string repo = CliProcess.RepositoryRoot;
         string outDir = Directory.CreateTempSubdirectory("df-bench-").FullName;
         try
         {
@@ -30,11 +30,13 @@ public sealed class BenchQuickModeTests
             var results = doc.RootElement.GetProperty("results").EnumerateArray().ToList();
             var contenders = results.Select(r => r.GetProperty("contender").GetString()).ToHashSet();
             var workloads = results.Select(r => r.GetProperty("workload").GetString()).ToHashSet();
-            Assert.Superset(new HashSet<string?> { "native", "libfuse", "gofuse", "directfuse", "directfuse-nopt" }, contenders);
-            Assert.Superset(new HashSet<string?> { "stat", "create", "readdir", "seqread", "seqwrite", "randread", "mmap-write-bw", "mmap-first-touch", "pagecache-retrieve", "alloc-READ" }, workloads);
+            Assert.Superset(new HashSet<string?> { "native", "libfuse", "gofuse", "directfuse", "directfuse-nopt", "directfuse-aot", "directfuse-jit", "directfuse-jit-notiered" }, contenders);
+            Assert.Superset(new HashSet<string?> { "stat", "create", "readdir", "seqread", "seqwrite", "randread", "mmap-write-bw", "mmap-first-touch", "pagecache-retrieve", "alloc-READ",
+                "startup-first-answer", "first-create", "startup-rss" }, workloads);
             Assert.All(results, r => Assert.True(r.GetProperty("value").GetDouble() >= 0));
             Assert.NotEmpty(doc.RootElement.GetProperty("targets").EnumerateArray());
             Assert.Contains("| workload |", File.ReadAllText(markdown));
+            Assert.Contains("## Server start-up", File.ReadAllText(markdown));
         }
         finally
         {

@@ -62,7 +62,7 @@ public sealed class CliTests
         server.WaitForMounted();
         Assert.True(Mounts.IsFuseMounted(mnt));
         server.Signal(SIGKILL);
-        Assert.True(Mounts.WaitUntilUnmounted(mnt, TimeSpan.FromSeconds(10)), "fusermount3 did not unmount after the server died");
+        Assert.True(Mounts.WaitUntilUnmounted(mnt, Patience.Seconds(10)), "fusermount3 did not unmount after the server died");
     }
 
     [Fact]
@@ -278,7 +278,7 @@ public sealed class CliTests
         Run.Process("chown", "65534:65534", mnt).EnsureSuccess("chown");
         // The unprivileged server: the same command, run as nobody.
         var psi = new System.Diagnostics.ProcessStartInfo("setpriv") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", "dotnet", CliProcess.DllPath, "mount", "memfs", mnt })
+        foreach (var a in (string[])["--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", .. CliProcess.Command, "mount", "memfs", mnt])
             psi.ArgumentList.Add(a);
         using var server = System.Diagnostics.Process.Start(psi)!;
         try
@@ -289,7 +289,7 @@ public sealed class CliTests
             var write = Run.AsNobody("/bin/sh", "-c", $"echo data > '{mnt}/f' && cat '{mnt}/f'").EnsureSuccess("write as nobody");
             Assert.Equal("data", write.StdOut.Trim());
             Run.AsNobody("fusermount3", "-u", mnt).EnsureSuccess("fusermount3 -u as nobody");
-            Assert.True(server.WaitForExit(20_000), "the unprivileged server did not exit after fusermount3 -u");
+            Assert.True(server.WaitForExit(Patience.Milliseconds(20_000)), "the unprivileged server did not exit after fusermount3 -u");
             Assert.Equal(0, server.ExitCode);
         }
         finally

@@ -15,11 +15,11 @@ public sealed class DeviceFdCliTests
     private const string Parent = """
         import ctypes, os, subprocess, sys, time
         libc = ctypes.CDLL(None, use_errno=True)
-        dotnet, dll, mnt, foreground = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+        mnt, foreground, directfuse = sys.argv[1], sys.argv[2] == "1", sys.argv[3:]
         fd = os.open("/dev/fuse", os.O_RDWR)
         if libc.mount(b"parent", mnt.encode(), b"fuse.parent", 6, f"fd={fd},rootmode=40000,user_id=0,group_id=0".encode()) != 0:
             sys.exit("mount(2): " + os.strerror(ctypes.get_errno()))
-        cmd = [dotnet, dll, "memfs", f"/dev/fd/{fd}", "-o", "max_threads=2"] + (["-f"] if foreground else [])
+        cmd = directfuse + ["memfs", f"/dev/fd/{fd}", "-o", "max_threads=2"] + (["-f"] if foreground else [])
         server = None
         try:
             if foreground:
@@ -43,7 +43,7 @@ public sealed class DeviceFdCliTests
     public void Serves_a_dev_fuse_that_the_parent_mounted(bool foreground)
     {
         using var mnt = new DaemonMountPoint();
-        var result = Run.Process(Run.Python, ["-c", Parent, CliProcess.DotnetPath, CliProcess.DllPath, mnt.Path, foreground ? "1" : "0"], Patience.Seconds(90));
+        var result = Run.Process(Run.Python, ["-c", Parent, mnt.Path, foreground ? "1" : "0", .. CliProcess.AbsoluteCommand], TimeSpan.FromSeconds(90));
         Assert.True(result.ExitCode == 0, result.StdOut + result.StdErr);
         if (!foreground) Assert.Contains("exit 0 \n", result.StdOut + "\n");
         Assert.Contains("read through /dev/fd", result.StdOut);

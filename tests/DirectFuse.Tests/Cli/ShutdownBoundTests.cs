@@ -19,8 +19,8 @@ public sealed class ShutdownBoundTests
         var clients = new[] { "hang-sync", "hang-async" }.Select(name => StartStat(mount[name])).ToList();
         try
         {
-            Assert.True(fs.SyncEntered.Wait(TimeSpan.FromSeconds(10)), "the blocking lookup never reached the server");
-            Assert.True(fs.AsyncEntered.Wait(TimeSpan.FromSeconds(10)), "the never-ending lookup never reached the server");
+            Assert.True(fs.SyncEntered.Wait(Patience.Seconds(10)), "the blocking lookup never reached the server");
+            Assert.True(fs.AsyncEntered.Wait(Patience.Seconds(10)), "the never-ending lookup never reached the server");
 
             var watch = Stopwatch.StartNew();
             bool stopped = mount.Session.Shutdown(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
@@ -30,7 +30,7 @@ public sealed class ShutdownBoundTests
             foreach (var client in clients)
             {
                 // The abort answers their lookups with ENOTCONN: no client hangs on a dead server.
-                Assert.True(client.WaitForExit(10_000), "a client still waits on the aborted connection");
+                Assert.True(client.WaitForExit(Patience.Milliseconds(10_000)), "a client still waits on the aborted connection");
                 Assert.NotEqual(0, client.ExitCode);
             }
         }

@@ -96,14 +96,14 @@ public sealed class SignalUnderLoadTests(ITestOutputHelper output)
             server.AssertExits(Bound, $"the signal in {context}");
             var took = signalled.Elapsed;
             Assert.True(server.ExitCode == 0, $"{context}: exit {server.ExitCode}\n{server.StdOut}{server.StdErr}");
-            Assert.True(took <= Bound, $"{context}: exited after {took.TotalSeconds:0.0} s");
+            Assert.True(took <= Patience.Of(Bound), $"{context}: exited after {took.TotalSeconds:0.0} s");
             Assert.False(Mounts.IsFuseMounted(mnt), $"{context}: the mount outlived the server");
 
             var acked = new List<int[]>();
             foreach (var (process, stdout) in writers)
             {
                 // After the abort every request fails: a writer that still runs is stuck on the dead mount.
-                Assert.True(process.WaitForExit(10_000), $"{context}: a writer did not stop after the server exited");
+                Assert.True(process.WaitForExit(Patience.Milliseconds(10_000)), $"{context}: a writer did not stop after the server exited");
                 acked.Add(stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray());
             }
             Assert.Empty(ProcessesMentioning(mnt));

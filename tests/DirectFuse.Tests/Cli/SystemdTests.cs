@@ -111,12 +111,11 @@ public sealed class SystemdTests
     {
         using var mnt = new DaemonMountPoint();
         // Standard output and error on one pipe, which JOURNAL_STREAM names: as under systemd with output to the journal.
-        string dll = CliProcess.DllPath;
         string script = $"exec 2>&1; export JOURNAL_STREAM=$(stat -L -c %d:%i /proc/$$/fd/1); "
-            + $"env --default-signal dotnet '{dll}' memfs '{mnt.Path}' -d -o kernel_cache & pid=$!; "
+            + $"env --default-signal {CliProcess.ShellCommand} memfs '{mnt.Path}' -d -o kernel_cache & pid=$!; "
             + $"for i in $(seq 300); do grep -q ' {mnt.Path} ' /proc/mounts && break; sleep 0.1; done; "
             + $"stat '{mnt.Path}/missing' >/dev/null 2>&1; kill -TERM $pid; wait $pid";
-        var result = Run.Shell(script, timeout: Patience.Seconds(60));
+        var result = Run.Shell(script, timeout: TimeSpan.FromSeconds(60));
         Assert.Equal(0, result.ExitCode);
         var lines = result.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.NotEmpty(lines);
@@ -137,8 +136,8 @@ public sealed class SystemdTests
             // The starting command's standard error is the "journal" (a file JOURNAL_STREAM names, as systemd's
             // socket would be): the relayed note keeps its priority, and the daemon goes on writing there.
             string script = $"exec 2>'{log}'; export JOURNAL_STREAM=$(stat -c %d:%i '{log}'); "
-                + $"dotnet '{CliProcess.DllPath}' memfs '{mnt.Path}' -o kernel_cache || exit 9; echo x > '{mnt.Path}/f' && umount '{mnt.Path}'";
-            Run.Shell(script, timeout: Patience.Seconds(60)).EnsureSuccess("daemon with its errors on the journal");
+                + $"{CliProcess.ShellCommand} memfs '{mnt.Path}' -o kernel_cache || exit 9; echo x > '{mnt.Path}/f' && umount '{mnt.Path}'";
+            Run.Shell(script, timeout: TimeSpan.FromSeconds(60)).EnsureSuccess("daemon with its errors on the journal");
             Assert.True(DaemonProcesses.WaitUntilGone(mnt.Path, TimeSpan.FromSeconds(10)));
             var lines = File.ReadAllLines(log);
             Assert.All(lines, l => Assert.Matches(@"^<[3-7]>", l));

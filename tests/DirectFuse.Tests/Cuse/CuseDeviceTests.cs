@@ -32,11 +32,11 @@ public sealed class CuseDeviceTests
             using (var device = new OssDspDevice(sink, mmap: false))
             using (var session = CuseSession.Start(device, new CuseDeviceInfo($"directfuse-test-dsp-{Environment.ProcessId}")))
             {
-                var deadline = DateTime.UtcNow.AddSeconds(5);
+                var deadline = DateTime.UtcNow + Patience.Seconds(5);
                 while (!File.Exists(session.DevicePath) && DateTime.UtcNow < deadline) Thread.Sleep(20);
                 Assert.True(File.Exists(session.DevicePath), $"{session.DevicePath} did not appear");
                 Run.Process("sox", "-q", input, "-t", "oss", session.DevicePath).EnsureSuccess("sox -t oss");
-                deadline = DateTime.UtcNow.AddSeconds(5);
+                deadline = DateTime.UtcNow + Patience.Seconds(5);
                 while (device.IsOpen && DateTime.UtcNow < deadline) Thread.Sleep(20);
             }
             sink.Dispose();

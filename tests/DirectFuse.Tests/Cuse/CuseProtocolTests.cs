@@ -4,6 +4,7 @@ using DirectFuse.Devices;
 using DirectFuse.Examples.OssDsp;
 using DirectFuse.LowLevel;
 using DirectFuse.Protocol;
+using DirectFuse.Tests.Infrastructure;
 using DirectFuse.Tests.Protocol;
 
 namespace DirectFuse.Tests.Cuse;
@@ -97,7 +98,7 @@ public sealed class CuseProtocolTests
             .ToArray();
         Assert.Equal(expected, Bytes.Concat(Bytes.Of(m.Header), m.Payload));
         // Marked once the reply is written, which the kernel side may see first.
-        Assert.True(k.Core.InitCompleted.Wait(5000));
+        Assert.True(k.Core.InitCompleted.Wait(Patience.Milliseconds(5000)));
     }
 
     [Fact]

@@ -40,7 +40,7 @@ public sealed class DirectMmapCliTests
         Assert.Contains("uid:0", table);
         Assert.Contains($"1 regions; reserved 256K of 1M quota; resident {(KernelFeatures.Passthrough ? "8K" : ByteSizeText(resident))}", table);
         // Other users are not shown who maps what.
-        var stranger = Run.AsNobody("env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", "dotnet", CliProcess.DllPath, "regions", mnt, "--timeout", RegionsTimeout);
+        var stranger = Run.AsNobody("env", ["HOME=/tmp", "DOTNET_CLI_HOME=/tmp", .. CliProcess.Command, "regions", mnt, "--timeout", RegionsTimeout]);
         Assert.Equal(1, stranger.ExitCode);
         Assert.Contains("only to its owner and root", stranger.StdErr);
     }
@@ -59,8 +59,8 @@ public sealed class DirectMmapCliTests
         string mnt = NewMountPoint();
         Run.Process("chown", "65534:65534", mnt).EnsureSuccess("chown");
         var psi = new System.Diagnostics.ProcessStartInfo("setpriv") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", "dotnet", CliProcess.DllPath,
-                     "mount", "fmmap", mnt, "--size", "64K", "--sync-interval", "50" })
+        foreach (var a in (string[])["--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", .. CliProcess.Command,
+                     "mount", "fmmap", mnt, "--size", "64K", "--sync-interval", "50"])
             psi.ArgumentList.Add(a);
         using var server = System.Diagnostics.Process.Start(psi)!;
         try
@@ -76,14 +76,14 @@ public sealed class DirectMmapCliTests
             b.Ok("map 65536");
             a.Ok("write 0 shared-by-uid");
             Assert.Equal("shared-by-uid", b.Ok("read 0 13")); // one node, one page cache
-            var json = Run.AsNobody("env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", "dotnet", CliProcess.DllPath, "regions", mnt, "--json", "--timeout", RegionsTimeout).EnsureSuccess("regions");
+            var json = Run.AsNobody("env", ["HOME=/tmp", "DOTNET_CLI_HOME=/tmp", .. CliProcess.Command, "regions", mnt, "--json", "--timeout", RegionsTimeout]).EnsureSuccess("regions");
             Assert.Contains("\"mode\": \"PageCache\"", json.StdOut);
             Assert.Contains("uid:65534", json.StdOut);
         }
         finally
         {
             Run.AsNobody("fusermount3", "-u", mnt);
-            if (!server.WaitForExit(10_000)) server.Kill();
+            if (!server.WaitForExit(Patience.Milliseconds(10_000))) server.Kill();
             Mounts.ForceUnmount(mnt);
             Directory.Delete(mnt);
         }

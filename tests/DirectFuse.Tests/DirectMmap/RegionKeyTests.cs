@@ -104,7 +104,7 @@ public sealed class RegionKeyTests
         Assert.Equal(["victim", "reused", Secret.Length.ToString()], [output[0], output[3], output[5]]);
         string victimPid = output[1], victimStart = output[2], reusedStart = output[4];
         Assert.Equal(new string('0', 2 * Secret.Length), output[6]); // a zeroed region: not the victim's secret
-        Assert.True(SpinWait.SpinUntil(() => { lock (freed) return freed.Count == 2; }, 5000), "both regions freed after their last release");
+        Assert.True(SpinWait.SpinUntil(() => { lock (freed) return freed.Count == 2; }, Patience.Milliseconds(5000)), "both regions freed after their last release");
         string[] expected = [$"pid:0:{victimPid}:{victimStart}", $"pid:{reuserUid}:{victimPid}:{reusedStart}"];
         lock (freed) Assert.Equal(expected.Order(StringComparer.Ordinal), freed.Order(StringComparer.Ordinal));
     }

@@ -62,7 +62,7 @@ public sealed class RegionPolicyTests
         var output = Run.PythonScript(script, m[FmmapFileSystem.FileName]).EnsureSuccess("python threads").StdOut.Split();
         Assert.Equal("thread", output[0]);
         // Freed after the script's last release: one region, keyed by the process, not one per thread.
-        Assert.True(SpinWait.SpinUntil(() => { lock (created) return created.Count > 0; }, 5000));
+        Assert.True(SpinWait.SpinUntil(() => { lock (created) return created.Count > 0; }, Patience.Milliseconds(5000)));
         lock (created) Assert.Equal([$"pid:0:{output[1]}:{output[2]}"], created);
     }
 

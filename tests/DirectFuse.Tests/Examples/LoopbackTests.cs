@@ -420,7 +420,7 @@ public sealed class LoopbackTests
             string mnt = Directory.CreateTempSubdirectory("df-mnt-").FullName;
             populate?.Invoke(source);
             var psi = new System.Diagnostics.ProcessStartInfo("prlimit") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { limit, "dotnet", CliProcess.DllPath, "mount", "loopback", source, mnt }) psi.ArgumentList.Add(a);
+            foreach (var a in (string[])[limit, .. CliProcess.Command, "mount", "loopback", source, mnt]) psi.ArgumentList.Add(a);
             return new LimitedCliLoopback(source, mnt, System.Diagnostics.Process.Start(psi)!);
         }
 
@@ -428,7 +428,7 @@ public sealed class LoopbackTests
         public int Unmount()
         {
             Run.Process("umount", MountPoint).EnsureSuccess("umount");
-            Assert.True(Server.WaitForExit(20_000), "the server did not exit after umount");
+            Assert.True(Server.WaitForExit(Patience.Milliseconds(20_000)), "the server did not exit after umount");
             return Server.ExitCode;
         }
 

@@ -4,8 +4,9 @@ using System.Text;
 namespace DirectFuse.Tests.Infrastructure;
 
 /// <summary>
-/// The real <c>directfuse</c> command running as a separate process (built next to the tests). Dispose kills
-/// it and removes any mount it left, so a failing test leaves nothing behind.
+/// The real <c>directfuse</c> command running as a separate process: the shipped Native AOT binary, or the JIT
+/// build (see <see cref="Command"/>). Dispose kills it and removes any mount it left, so a failing test leaves
+/// nothing behind.
 /// </summary>
 public sealed class CliProcess : IDisposable
 {
@@ -24,17 +25,45 @@ public sealed class CliProcess : IDisposable
         process.BeginErrorReadLine();
     }
 
+    /// <summary>The repository the tests were built in (the directory holding DirectFuse.slnx).</summary>
+    public static string RepositoryRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "DirectFuse.slnx"))) dir = dir.Parent;
+            return dir?.FullName ?? throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    /// <summary>The JIT build of the CLI, built next to the tests; run with <c>dotnet</c>.</summary>
     public static string DllPath
     {
         get
         {
-            string baseDir = AppContext.BaseDirectory;
-            string configuration = baseDir.Contains("/Release/") ? "Release" : "Debug";
-            var dir = new DirectoryInfo(baseDir);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "DirectFuse.slnx"))) dir = dir.Parent;
-            if (dir is null) throw new InvalidOperationException("repository root not found above " + baseDir);
-            return Path.Combine(dir.FullName, "src", "DirectFuse.Cli", "bin", configuration, "net10.0", "directfuse.dll");
+            string configuration = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
+            return Path.Combine(RepositoryRoot, "src", "DirectFuse.Cli", "bin", configuration, "net10.0", "directfuse.dll");
         }
+    }
+
+    /// <summary>
+    /// The command line that runs <c>directfuse</c>, to be followed by its arguments: the shipped Native AOT binary,
+    /// which scripts/build-cli.sh publishes if the sources changed since its last publish (scripts/test.sh does so
+    /// before the tests), or, with DIRECTFUSE_TEST_CLI=jit, <c>dotnet</c> and the JIT build's <see cref="DllPath"/>.
+    /// A failed publish fails every test that runs the CLI, with the publish's own message.
+    /// </summary>
+    public static IReadOnlyList<string> Command => s_command.Value;
+
+    private static readonly Lazy<string[]> s_command = new(() =>
+        Environment.GetEnvironmentVariable("DIRECTFUSE_TEST_CLI") == "jit" ? ["dotnet", DllPath] : [AotBinary()]);
+
+    private static string AotBinary()
+    {
+        var built = Run.Process("bash", [Path.Combine(RepositoryRoot, "scripts", "build-cli.sh")], TimeSpan.FromMinutes(15));
+        if (built.ExitCode != 0)
+            throw new InvalidOperationException($"the Native AOT directfuse could not be published (scripts/build-cli.sh exited {built.ExitCode}; " +
+                $"DIRECTFUSE_TEST_CLI=jit runs the tests on the JIT build):\n{built.StdErr}{built.StdOut}");
+        return built.StdOut.Trim();
     }
 
     public int Pid => _process.Id;
@@ -49,11 +78,15 @@ public sealed class CliProcess : IDisposable
     /// <summary>Starts <c>directfuse ARGS</c> as uid/gid 65534 (an unprivileged server mounts with fusermount3).</summary>
     public static CliProcess StartAsNobody(string? mountPoint, params string[] args) => Start(asNobody: true, mountPoint, args);
 
+    /// <summary>Starts <paramref name="command"/> (a <c>directfuse</c> other than <see cref="Command"/>) with ARGS; <paramref name="mountPoint"/> is cleaned up on Dispose.</summary>
+    public static CliProcess StartWith(IReadOnlyList<string> command, string? mountPoint, params string[] args) => Start(asNobody: false, mountPoint, args, command);
+
     /// <summary>Starts <c>directfuse ARGS</c> with extra environment variables (NOTIFY_SOCKET, JOURNAL_STREAM).</summary>
     public static CliProcess StartWithEnvironment(IReadOnlyDictionary<string, string?> environment, string? mountPoint, params string[] args) =>
-        Start(asNobody: false, mountPoint, args, environment);
+        Start(asNobody: false, mountPoint, args, environment: environment);
 
-    private static CliProcess Start(bool asNobody, string? mountPoint, string[] args, IReadOnlyDictionary<string, string?>? environment = null)
+    private static CliProcess Start(bool asNobody, string? mountPoint, string[] args, IReadOnlyList<string>? command = null,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         // As from an interactive shell: a test host started in the background (CI, `cmd &`) inherits SIGINT and
         // SIGQUIT ignored, and an ignored signal stays ignored across exec, so Ctrl-C could never reach the server.
@@ -69,9 +102,9 @@ public sealed class CliProcess : IDisposable
         psi.ArgumentList.Add("--default-signal");
         if (asNobody)
             foreach (var a in new[] { "HOME=/tmp", "DOTNET_CLI_HOME=/tmp" }) psi.ArgumentList.Add(a);
-        psi.ArgumentList.Add("dotnet");
-        psi.ArgumentList.Add(DllPath);
-        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var a in (command ?? Command).Concat(args)) psi.ArgumentList.Add(a);
+        // The suite's io_uring run: every file system the CLI mounts asks for FUSE over io_uring.
+        if (TestTransport.IoUring && args is ["mount", ..]) foreach (var a in new[] { "-o", "io_uring" }) psi.ArgumentList.Add(a);
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) psi.Environment[name] = value;
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start directfuse");
         return new CliProcess(p, mountPoint);
@@ -79,14 +112,23 @@ public sealed class CliProcess : IDisposable
 
     /// <summary>Runs <c>directfuse ARGS</c> to completion.</summary>
     public static ProcessResult RunToEnd(params string[] args) =>
-        Run.Process("dotnet", new[] { DllPath }.Concat(args), Patience.Seconds(60));
+        Run.Process(Command[0], Command.Skip(1).Concat(args), TimeSpan.FromSeconds(60));
 
     /// <summary>Runs <c>directfuse ARGS</c> to completion with extra environment variables.</summary>
     public static ProcessResult RunToEnd(IReadOnlyDictionary<string, string?> environment, params string[] args) =>
-        Run.Process("dotnet", new[] { DllPath }.Concat(args), Patience.Seconds(60), environment: environment);
+        Run.Process(Command[0], Command.Skip(1).Concat(args), TimeSpan.FromSeconds(60), environment: environment);
 
-    /// <summary>The dotnet host, by absolute path: mount(8) runs helpers without PATH.</summary>
-    public static string DotnetPath =>
+    /// <summary>
+    /// <see cref="Command"/> with an absolute program path (the dotnet host found on PATH for the JIT build): mount(8)
+    /// runs helpers without PATH.
+    /// </summary>
+    public static IReadOnlyList<string> AbsoluteCommand =>
+        Command[0].Contains('/') ? Command : [DotnetPath, .. Command.Skip(1)];
+
+    /// <summary><see cref="AbsoluteCommand"/> quoted for /bin/sh.</summary>
+    public static string ShellCommand => string.Join(' ', AbsoluteCommand.Select(a => "'" + a.Replace("'", "'\\''") + "'"));
+
+    private static string DotnetPath =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append("/usr/bin").Select(d => Path.Combine(d, "dotnet")).First(File.Exists);
 
     /// <summary>Waits until the CLI reports the mount as served.</summary>
@@ -142,7 +184,7 @@ public sealed class CliProcess : IDisposable
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
+            _process.WaitForExit(Patience.Milliseconds(10_000));
         }
         _process.Dispose();
         if (_mountPoint is null) return;

@@ -54,7 +54,7 @@ public sealed class MmapClientProcess : IDisposable
     public void Kill()
     {
         _process.Kill();
-        _process.WaitForExit(10_000);
+        _process.WaitForExit(Patience.Milliseconds(10_000));
     }
 
     public void Dispose()
@@ -62,7 +62,7 @@ public sealed class MmapClientProcess : IDisposable
         if (!_process.HasExited)
         {
             _process.Kill();
-            _process.WaitForExit(10_000);
+            _process.WaitForExit(Patience.Milliseconds(10_000));
         }
         _process.Dispose();
     }

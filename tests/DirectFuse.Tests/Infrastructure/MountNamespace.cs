@@ -5,7 +5,7 @@ namespace DirectFuse.Tests.Infrastructure;
 /// <summary>
 /// A private mount namespace in which mount(8), fstab and mount.fuse3 find our <c>directfuse</c>: mount(8) runs
 /// helpers without PATH, so /bin/sh looks in its default path (/usr/local/sbin first), where a bind mount puts a
-/// wrapper that runs the built CLI. Commands run in it through nsenter. Whatever is mounted in it is invisible to
+/// wrapper that runs the CLI under test (<see cref="CliProcess.Command"/>: the Native AOT binary, or the JIT build). Commands run in it through nsenter. Whatever is mounted in it is invisible to
 /// the rest of the machine and disappears with it; Dispose kills every process left in it (a daemon), then the
 /// holder, so nothing outlives the test.
 /// </summary>
@@ -31,7 +31,7 @@ public sealed class MountNamespace : IDisposable
     {
         string bin = Directory.CreateTempSubdirectory("df-bin-").FullName;
         string wrapper = Path.Combine(bin, "directfuse");
-        File.WriteAllText(wrapper, $"#!/bin/sh\nexec '{CliProcess.DotnetPath}' '{CliProcess.DllPath}' \"$@\"\n");
+        File.WriteAllText(wrapper, $"#!/bin/sh\nexec {CliProcess.ShellCommand} \"$@\"\n");
         Infrastructure.Run.Process("chmod", "755", wrapper).EnsureSuccess("chmod the directfuse wrapper");
         var psi = new ProcessStartInfo("unshare") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
@@ -55,7 +55,7 @@ public sealed class MountNamespace : IDisposable
 
     /// <summary>Runs a command in the namespace with extra environment variables.</summary>
     public ProcessResult Run(IReadOnlyDictionary<string, string?>? environment, params string[] command) =>
-        Infrastructure.Run.Process("nsenter", new[] { "-t", HolderPid.ToString(), "-m", "--" }.Concat(command), Patience.Seconds(90), environment: environment);
+        Infrastructure.Run.Process("nsenter", new[] { "-t", HolderPid.ToString(), "-m", "--" }.Concat(command), TimeSpan.FromSeconds(90), environment: environment);
 
     /// <summary>Runs a shell command line in the namespace.</summary>
     public ProcessResult Shell(string script) => Run("/bin/sh", "-c", script);

@@ -15,7 +15,7 @@ public sealed record ProcessResult(int ExitCode, string StdOut, string StdErr)
 /// <summary>Runs real client programs against a mount, always with a time limit, killing the whole tree on timeout.</summary>
 public static class Run
 {
-    public static readonly TimeSpan DefaultTimeout = Patience.Seconds(60);
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>Debian's python3: readable by every user, unlike interpreters under /root.</summary>
     public const string Python = "/usr/bin/python3";
@@ -41,11 +41,13 @@ public static class Run
             p.StandardInput.Write(stdin);
             p.StandardInput.Close();
         }
-        if (!p.WaitForExit(timeout ?? DefaultTimeout))
+        // Limits are for a machine at full speed, stretched where it is slow (Patience).
+        var limit = Patience.Of(timeout ?? DefaultTimeout);
+        if (!p.WaitForExit(limit))
         {
             p.Kill(entireProcessTree: true);
             p.WaitForExit();
-            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish in {(timeout ?? DefaultTimeout).TotalSeconds}s");
+            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish in {limit.TotalSeconds}s");
         }
         p.WaitForExit();
         return new ProcessResult(p.ExitCode, stdout.Result, stderr.Result);

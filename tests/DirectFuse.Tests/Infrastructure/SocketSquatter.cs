@@ -88,7 +88,7 @@ public sealed class SocketSquatter : IDisposable
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
+            _process.WaitForExit(Patience.Milliseconds(10_000));
         }
         _process.Dispose();
     }

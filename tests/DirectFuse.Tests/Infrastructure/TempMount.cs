@@ -29,6 +29,7 @@ public sealed class TempMount : IDisposable
             options ??= new FuseSessionOptions();
             if (options.Mount == new MountOptions()) options = options with { Mount = new MountOptions { Subtype = "test" } };
             options = options with { InitTimeout = Patience.Of(options.InitTimeout) };
+            if (TestTransport.IoUring) options = options with { UseIoUring = true };
             return new TempMount(dir, FuseSession.Mount(fs, dir, options));
         }
         catch

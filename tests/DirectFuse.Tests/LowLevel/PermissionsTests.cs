@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using DirectFuse.LowLevel;
 using DirectFuse.Protocol;
+using DirectFuse.Tests.Infrastructure;
 
 namespace DirectFuse.Tests.LowLevel;
 
@@ -151,7 +152,7 @@ public sealed class PermissionsTests
         using var p = Process.Start(psi)!;
         try
         {
-            Assert.True(SpinWait.SpinUntil(() => System.IO.File.ReadAllText($"/proc/{p.Id}/status").Contains("\nGroups:\t4242 4343"), 5000));
+            Assert.True(SpinWait.SpinUntil(() => System.IO.File.ReadAllText($"/proc/{p.Id}/status").Contains("\nGroups:\t4242 4343"), Patience.Milliseconds(5000)));
             var caller = As(65534, 65534, (uint)p.Id);
             Assert.True(caller.IsInGroup(4242));
             Assert.True(caller.IsInGroup(4343));

@@ -41,6 +41,11 @@ internal sealed class MemoryPathFileSystem : PathFileSystem
     /// <summary>Enforce owners and modes with the <see cref="PathContext"/> checks, as a multi-user file system must.</summary>
     public bool CheckPermissions { get; init; }
 
+    /// <summary>The locks it declares; its lock calls only record themselves ("setlock /f 1", "flock /f 1") and grant everything.</summary>
+    public LockKinds Locks { get; init; }
+
+    public override LockKinds ServedLocks => Locks;
+
     public bool Exists(string path)
     {
         lock (_lock) return _nodes.ContainsKey(path);
@@ -389,5 +394,23 @@ internal sealed class MemoryPathFileSystem : PathFileSystem
             if (!_nodes.TryGetValue(path, out var n)) return Done(Errno.ENOENT);
             return Done(n.Xattrs.Remove(name) ? Errno.Ok : Errno.ENODATA);
         }
+    }
+
+    public override ValueTask<Result<FileLock>> GetLockAsync(string path, FileHandle handle, ulong owner, FileLock request, PathContext context)
+    {
+        Calls.Enqueue($"getlock {path} {request.Type}");
+        return Done<FileLock>(request with { Type = FileLock.Unlock });
+    }
+
+    public override ValueTask<Errno> SetLockAsync(string path, FileHandle handle, ulong owner, FileLock request, bool wait, PathContext context)
+    {
+        Calls.Enqueue($"setlock {path} {request.Type}");
+        return Done(Errno.Ok);
+    }
+
+    public override ValueTask<Errno> FlockAsync(string path, FileHandle handle, ulong owner, int type, bool wait, PathContext context)
+    {
+        Calls.Enqueue($"flock {path} {type}");
+        return Done(Errno.Ok);
     }
 }

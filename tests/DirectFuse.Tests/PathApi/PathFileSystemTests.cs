@@ -299,7 +299,7 @@ public sealed class PathFileSystemTests
             """, m.Path).EnsureSuccess("unlink while open");
         Assert.Equal("True 1\nkeep me\nkeep me and more\n", r.StdOut);
         // RELEASE follows close(2) asynchronously; then the hidden file goes.
-        Assert.True(SpinWait.SpinUntil(() => fs.Paths.Length == 1, TimeSpan.FromSeconds(5)), string.Join(", ", fs.Paths));
+        Assert.True(SpinWait.SpinUntil(() => fs.Paths.Length == 1, Patience.Seconds(5)), string.Join(", ", fs.Paths));
     }
 
     [Fact]
@@ -336,7 +336,7 @@ public sealed class PathFileSystemTests
         {
             File.WriteAllText("/proc/sys/vm/drop_caches", "2");
             return adapter.NodeCount == 1;
-        }, TimeSpan.FromSeconds(10)), $"{adapter.NodeCount} nodes left");
+        }, Patience.Seconds(10)), $"{adapter.NodeCount} nodes left");
         // The names are looked up afresh afterwards.
         Assert.Equal("1", Run.Shell("ls dir/f99 | wc -l", m.Path).EnsureSuccess("ls again").StdOut.Trim());
     }

@@ -60,7 +60,7 @@ public sealed class AllocationTests
     {
         var fs = new TestFileSystem { RecordForgets = false };
         using var k = FakeKernel.StartInitialized(fs);
-        var r = new FuseRequest(k.Core.Pool.InSize, k.Core.Pool.OutSize) { Channel = k.Channel };
+        var r = new FuseRequest(k.Core.Pool.InSize, k.Core.Pool.OutSize) { Sink = k.Channel };
         var requests = HotRequests();
 
         foreach (var (opcode, bytes) in requests)

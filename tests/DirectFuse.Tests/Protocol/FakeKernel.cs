@@ -168,7 +168,7 @@ internal sealed unsafe partial class FakeKernel : IDisposable
     }
 
     public FuseMessage Read(int timeoutMs = DefaultTimeoutMs) =>
-        TryRead(timeoutMs) ?? throw new Xunit.Sdk.XunitException($"no message from the library within {timeoutMs} ms");
+        TryRead(Infrastructure.Patience.Milliseconds(timeoutMs)) ?? throw new Xunit.Sdk.XunitException($"no message from the library within {timeoutMs} ms");
 
     /// <summary>Reads the next message and checks it answers <paramref name="unique"/>.</summary>
     public FuseMessage ReadReply(ulong unique, int timeoutMs = DefaultTimeoutMs)
@@ -215,7 +215,7 @@ internal sealed unsafe partial class FakeKernel : IDisposable
         // Like FuseSession.Mount: requests on other workers and notifications wait until the engine has
         // taken INIT (it marks itself initialized only after writing the reply).
         if (m.Error == 0 && major == 7 && minor >= FuseDispatcher.OldestMinor)
-            Assert.True(Core.InitCompleted.Wait(DefaultTimeoutMs), "INIT was answered but the engine never completed it");
+            Assert.True(Core.InitCompleted.Wait(Infrastructure.Patience.Milliseconds(DefaultTimeoutMs)), "INIT was answered but the engine never completed it");
         return new InitResult(m, o, m.Payload.Length);
     }
 

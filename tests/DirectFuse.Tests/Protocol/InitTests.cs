@@ -44,7 +44,7 @@ public sealed class InitTests
         var negotiated = (InitFlags)((ulong)o.Flags2 << 32 | o.Flags);
         Assert.Equal(InitFlags.None, negotiated & ~FakeKernel.ModernOffer);
         Assert.True(negotiated.HasFlag(InitFlags.InitExt | InitFlags.AsyncRead | InitFlags.MaxPages | InitFlags.HasExpireOnly));
-        Assert.False(negotiated.HasFlag(InitFlags.PosixLocks), "no SetLkAsync override: POSIX locks stay in the kernel");
+        Assert.False(negotiated.HasFlag(InitFlags.PosixLocks), "no locks declared (ServedLocks): POSIX locks stay in the kernel");
         Assert.Equal(64u * 1024, o.MaxWrite);
         Assert.Equal((ushort)16, o.MaxPages);
         Assert.Equal(128u * 1024, o.MaxReadahead);
@@ -170,7 +170,7 @@ public sealed class InitTests
         (bool Initialized, bool InProgress)? atWrite = null;
         var r = new FuseRequest(k.Core.Pool.InSize, k.Core.Pool.OutSize)
         {
-            Channel = dead,
+            Sink = dead,
             WriteFailed = (_, _) => atWrite = (k.Core.Initialized, k.Core.InitInProgress),
         };
         var init = new byte[64];

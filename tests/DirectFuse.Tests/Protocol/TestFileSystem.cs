@@ -29,6 +29,9 @@ internal sealed class TestFileSystem : LowLevelFileSystem
     ];
 
     public Action<FuseConnection>? OnInit { get; set; }
+    /// <summary>What <see cref="ServedLocks"/> declares (the lock handlers are not implemented: INIT tests only).</summary>
+    public LockKinds Locks { get; init; }
+    public override LockKinds ServedLocks => Locks;
     public bool RecordForgets { get; set; } = true;
 
     private readonly Lock _lock = new();

@@ -18,6 +18,10 @@ public static class AttackerBattery
         "setxattr_trusted",
     ];
 
+    /// <summary>Operation names that use user.* extended attributes (which tmpfs has only from Linux 6.6).</summary>
+    public static readonly IReadOnlyList<string> UserXattrs =
+        ["setxattr_user_writable", "setxattr_user_readonly", "getxattr_user_unreadable"];
+
     public const string Script = """
         import ctypes, errno, os, stat, sys
         R = sys.argv[1]

@@ -119,7 +119,7 @@ public sealed class ProcAndHandleTests(ITestOutputHelper output)
         try
         {
             var line = holder.StandardOutput.ReadLineAsync();
-            if (!line.Wait(TimeSpan.FromSeconds(20)) || line.Result is null)
+            if (!line.Wait(Patience.Seconds(20)) || line.Result is null)
                 throw new Xunit.Sdk.XunitException($"holder did not start: {holder.StandardError.ReadToEnd()}");
             var f = line.Result.Split(' ');
             var result = CallerProcess.Python(Caller.NobodyWithoutGroups, Attacker, root, file, f[0], f[1], f[2], f[3], f[4]).EnsureSuccess("attacker");
@@ -128,7 +128,7 @@ public sealed class ProcAndHandleTests(ITestOutputHelper output)
         finally
         {
             holder.StandardInput.Close();
-            if (!holder.WaitForExit(5000)) holder.Kill(entireProcessTree: true);
+            if (!holder.WaitForExit(Patience.Milliseconds(5000))) holder.Kill(entireProcessTree: true);
             holder.WaitForExit();
         }
     }

@@ -13,6 +13,19 @@ public sealed class TempTmpfs : IDisposable
 
     public string Path { get; }
 
+    /// <summary>
+    /// Whether tmpfs takes user.* extended attributes (Linux 6.6+; before, ENOTSUP): where it does not, the
+    /// oracle has no answer to compare a file system's user xattrs with.
+    /// </summary>
+    public static bool HasUserXattrs => UserXattrs.Value;
+
+    private static readonly Lazy<bool> UserXattrs = new(() =>
+    {
+        using var tmpfs = Create(0x1ed);
+        return Run.PythonScript("import os, sys; open(sys.argv[1], 'w').close(); os.setxattr(sys.argv[1], 'user.probe', b'1')",
+            System.IO.Path.Combine(tmpfs.Path, "probe")).ExitCode == 0;
+    });
+
     public static TempTmpfs Create(uint rootMode, uint rootUid = 0, uint rootGid = 0)
     {
         string dir = Directory.CreateTempSubdirectory("df-tmpfs-").FullName;

@@ -17,6 +17,8 @@ internal sealed class GateFileSystem : LowLevelFileSystem
 
     public void Open() => _gate.TrySetResult();
 
+    public override LockKinds ServedLocks => LockKinds.Posix | LockKinds.Flock;
+
     public override async ValueTask<Errno> SetLkAsync(FuseContext context, NodeId node, FileHandle handle, ulong owner, FileLock @lock, bool wait, bool isFlock, CancellationToken cancellationToken)
     {
         return wait ? await Wait(cancellationToken).ConfigureAwait(false) : Errno.Ok;

@@ -1,5 +1,6 @@
 using DirectFuse.Protocol;
 using DirectFuse.Session;
+using DirectFuse.Tests.Infrastructure;
 using DirectFuse.Tests.Protocol;
 
 namespace DirectFuse.Tests.Session;
@@ -21,7 +22,7 @@ public sealed class PendingLimitTests
         sender.Start();
 
         // A worker's slot goes with the handler that waits; once all are taken both workers stop reading.
-        Assert.True(SpinWait.SpinUntil(() => fs.Waiting == Cap, TimeSpan.FromSeconds(10)), $"{fs.Waiting} waiting");
+        Assert.True(SpinWait.SpinUntil(() => fs.Waiting == Cap, Patience.Seconds(10)), $"{fs.Waiting} waiting");
         Thread.Sleep(300);
         Assert.Equal(Cap, fs.Waiting);
         Assert.True(k.Core.Pool.Count <= Cap, $"{k.Core.Pool.Count} request objects for a cap of {Cap}");
@@ -51,13 +52,13 @@ public sealed class PendingLimitTests
             k.SendRaw(SetLkW(unique));
             targets.Add(unique);
         }
-        Assert.True(SpinWait.SpinUntil(() => fs.Waiting == 3, TimeSpan.FromSeconds(5)));
+        Assert.True(SpinWait.SpinUntil(() => fs.Waiting == 3, Patience.Seconds(5)));
         foreach (ulong target in targets)
         {
             k.Send(FuseOpcode.Interrupt, 0, new FuseInterruptIn { Unique = target }, unique: target | 1);
             Assert.Equal(-Errno.EINTR.Value, k.ReadReply(target).Error);
         }
-        Assert.True(SpinWait.SpinUntil(() => k.Core.InFlight == 0, TimeSpan.FromSeconds(5)));
+        Assert.True(SpinWait.SpinUntil(() => k.Core.InFlight == 0, Patience.Seconds(5)));
         // Every slot is back but the one the worker holds for its next read.
         Assert.Equal(4, k.Core.Pending.Free);
     }
@@ -68,10 +69,10 @@ public sealed class PendingLimitTests
         var fs = new GateFileSystem();
         var k = FakeKernel.StartInitialized(fs, workers: 1, new FuseSessionOptions { MaxWrite = 64 * 1024, Threads = 1, MaxPendingRequests = 1 });
         k.SendRaw(SetLkW(k.NextUnique()));
-        Assert.True(SpinWait.SpinUntil(() => fs.Waiting == 1, TimeSpan.FromSeconds(5)));
+        Assert.True(SpinWait.SpinUntil(() => fs.Waiting == 1, Patience.Seconds(5)));
         // The worker's slot went with the waiting handler; it waits for another. Closing the kernel end must stop it.
         var disposed = Task.Run(k.Dispose);
-        Assert.True(disposed.Wait(TimeSpan.FromSeconds(10)), "the worker did not stop");
+        Assert.True(disposed.Wait(Patience.Seconds(10)), "the worker did not stop");
         Assert.Contains(k.StopReasons, reason => reason is "channel closed" or "end of stream");
     }
 }

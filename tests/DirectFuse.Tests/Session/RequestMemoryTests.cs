@@ -45,12 +45,12 @@ public sealed class RequestMemoryTests(ITestOutputHelper output)
         long idle = LiveHeap();
 
         for (int i = 0; i < Blocked; i++) k.SendRaw(SetLkW(k.NextUnique()));
-        Assert.True(SpinWait.SpinUntil(() => fs.Waiting == Blocked, TimeSpan.FromSeconds(20)), $"{fs.Waiting} of {Blocked} handlers waiting");
+        Assert.True(SpinWait.SpinUntil(() => fs.Waiting == Blocked, Patience.Seconds(20)), $"{fs.Waiting} of {Blocked} handlers waiting");
         long blocked = LiveHeap();
 
         fs.Open();
         for (int i = 0; i < Blocked; i++) Assert.Equal(0, k.Read().Error);
-        Assert.True(SpinWait.SpinUntil(() => k.Core.InFlight == 0, TimeSpan.FromSeconds(10)));
+        Assert.True(SpinWait.SpinUntil(() => k.Core.InFlight == 0, Patience.Seconds(10)));
         long released = LiveHeap();
 
         output.WriteLine($"idle {idle / 1024} KiB, {Blocked} blocked {blocked / 1024} KiB, released {released / 1024} KiB; {k.Core.Pool.Count} request objects left");
@@ -71,7 +71,7 @@ public sealed class RequestMemoryTests(ITestOutputHelper output)
         var data = new byte[4096];
         for (int i = 0; i < Writes; i++)
             k.Send(FuseOpcode.Write, 2, Bytes.Join(Bytes.Of(new FuseWriteIn { Fh = 1, WriteSize = (uint)data.Length }), data));
-        Assert.True(SpinWait.SpinUntil(() => fs.Waiting == Writes, TimeSpan.FromSeconds(20)), $"{fs.Waiting} of {Writes} writes waiting");
+        Assert.True(SpinWait.SpinUntil(() => fs.Waiting == Writes, Patience.Seconds(20)), $"{fs.Waiting} of {Writes} writes waiting");
         long blocked = LiveHeap();
 
         fs.Open();
@@ -134,7 +134,7 @@ public sealed class RequestMemoryTests(ITestOutputHelper output)
             waiters.StandardInput.WriteLine("kill");
             waiters.StandardInput.Flush();
             Assert.Equal("done", waiters.StandardOutput.ReadLine());
-            Assert.True(waiters.WaitForExit(10_000));
+            Assert.True(waiters.WaitForExit(Patience.Milliseconds(10_000)));
             // The interrupted handlers finish on the thread pool; give them a moment.
             long released = LiveHeap();
             for (int i = 0; i < 50 && released - idle >= 4 * MiB; i++)
@@ -152,7 +152,7 @@ public sealed class RequestMemoryTests(ITestOutputHelper output)
             if (!waiters.HasExited)
             {
                 waiters.Kill(entireProcessTree: true);
-                waiters.WaitForExit(10_000);
+                waiters.WaitForExit(Patience.Milliseconds(10_000));
             }
         }
     }

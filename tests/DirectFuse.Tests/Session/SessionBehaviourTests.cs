@@ -48,9 +48,9 @@ public sealed class SessionBehaviourTests
         var fs = new ProbeFileSystem();
         using var mount = TempMount.Create(fs);
         using var client = System.Diagnostics.Process.Start("cat", mount["slow"]);
-        Assert.True(fs.SlowReadStarted.Task.Wait(TimeSpan.FromSeconds(10)), "the slow read never reached the server");
+        Assert.True(fs.SlowReadStarted.Task.Wait(Patience.Seconds(10)), "the slow read never reached the server");
         client.Kill();
-        Assert.True(client.WaitForExit(10_000), "the killed client hung");
+        Assert.True(client.WaitForExit(Patience.Milliseconds(10_000)), "the killed client hung");
         Assert.Equal("probe\n", Run.Process("cat", mount["ok"]).EnsureSuccess("cat").StdOut);
     }
 
@@ -75,7 +75,7 @@ public sealed class SessionBehaviourTests
     {
         using var mount = TempMount.Create(new ProbeFileSystem());
         Run.Shell($"{command} '{mount.Path}'").EnsureSuccess(command);
-        Assert.True(mount.Session.Completion.Wait(TimeSpan.FromSeconds(10)), "the session did not notice the unmount");
+        Assert.True(mount.Session.Completion.Wait(Patience.Seconds(10)), "the session did not notice the unmount");
         Assert.Equal("unmounted", mount.Session.Completion.Result);
     }
 
