@@ -34,7 +34,7 @@ internal sealed class ShutdownWatchdog : IDisposable
         force.Join(TimeSpan.FromSeconds(2));
         // The abort ends what the main thread waited on; let it finish normally if it can.
         if (_done.Wait(TimeSpan.FromSeconds(1))) return;
-        Console.Error.WriteLine(gone
+        Output.CliOutput.Fail(gone
             ? $"directfuse: shutdown not finished after {bound.TotalSeconds:0} s; connection aborted, mount removed, exiting"
             : $"directfuse: shutdown not finished after {bound.TotalSeconds:0} s and {session.MountPoint} could not be unmounted; exiting");
         // Exit 0 when the mount is gone: what the signal asked for is done, and acknowledged writes were answered

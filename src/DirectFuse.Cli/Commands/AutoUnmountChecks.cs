@@ -30,10 +30,12 @@ internal static class AutoUnmountChecks
     /// </remarks>
     public static string? DeviceRefusal(string[] optionLists, string devicePath)
     {
+        // An inherited /dev/fd/N was mounted (with or without auto_unmount) by the parent.
+        if (FuseMounts.TryParseDeviceFd(devicePath, out _)) return null;
         MountOptions options;
         try
         {
-            options = MountOptions.Parse(optionLists);
+            options = GenericMountOptions.Parse(optionLists, new MountOptions()).Mount;
         }
         catch (ArgumentException)
         {

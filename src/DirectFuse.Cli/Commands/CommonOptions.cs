@@ -23,25 +23,6 @@ internal sealed class CommonOptions
         Description = "Print one line per request: opcode, node id, uid, pid, result",
     };
 
-    /// <summary>
-    /// Takes the options that configure the session rather than the mount out of the <c>-o</c> lists: <c>io_uring</c>
-    /// (serve over FUSE-over-io_uring where the kernel allows it, else /dev/fuse with a warning saying why).
-    /// </summary>
-    public static string[] TakeSessionOptions(string[] lists, out bool ioUring)
-    {
-        ioUring = false;
-        var rest = new List<string>();
-        foreach (var list in lists)
-        {
-            var kept = new List<string>();
-            foreach (var raw in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                if (raw == "io_uring") ioUring = true;
-                else kept.Add(raw);
-            if (kept.Count > 0) rest.Add(string.Join(',', kept));
-        }
-        return [.. rest];
-    }
-
     public void AddTo(Command command)
     {
         command.Add(MountOptions);

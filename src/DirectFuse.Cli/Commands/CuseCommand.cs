@@ -48,10 +48,10 @@ internal static partial class CuseCommand
             }
             using (session)
             {
-                Console.WriteLine($"directfuse: ossdsp is {session.DevicePath} (CUSE, kernel protocol {session.Connection.KernelMajor}.{session.Connection.KernelMinor}), wav: {result.GetValue(wav)}");
-                Console.WriteLine("directfuse: serving until interrupted");
+                Output.CliOutput.Say($"directfuse: ossdsp is {session.DevicePath} (CUSE, kernel protocol {session.Connection.KernelMajor}.{session.Connection.KernelMinor}), wav: {result.GetValue(wav)}");
+                Output.CliOutput.Say("directfuse: serving until interrupted");
                 WaitHandle.WaitAny([signals.WaitHandle, ((IAsyncResult)session.Completion).AsyncWaitHandle]);
-                Console.WriteLine(signals.Received ? $"directfuse: {signals.Name}, removing {session.DevicePath}" : $"directfuse: {session.Completion.Result}");
+                Output.CliOutput.Say(signals.Received ? $"directfuse: {signals.Name}, removing {session.DevicePath}" : $"directfuse: {session.Completion.Result}");
             }
             return 0; // the WAV header is final once the sink is disposed
         });

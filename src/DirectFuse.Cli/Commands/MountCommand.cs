@@ -34,7 +34,7 @@ internal static class MountCommand
     private static Command Loopback()
     {
         var common = new CommonOptions();
-        var source = new Argument<string>("SOURCE") { Description = "The directory to mirror" };
+        var source = new Argument<string>("DIRECTORY") { Description = "The directory to mirror" };
         var mountPoint = MountPointArgument();
         var noPassthrough = new Option<bool>("--no-passthrough") { Description = "Serve reads and writes in the server even where passthrough is possible" };
         var noXattr = new Option<bool>("--no-xattr") { Description = "Serve no extended attributes (the kernel then stops asking for security.capability before each write)" };
@@ -65,7 +65,7 @@ internal static class MountCommand
     private static DirectFuse.Transport.MountOptions CheckedForOtherUsers(DirectFuse.Transport.MountOptions options, bool optedOut)
     {
         if (!options.AllowOther || options.DefaultPermissions || optedOut) return options;
-        Console.Error.WriteLine("directfuse: allow_other without default_permissions would let every user act on the source with the server's rights; adding default_permissions (--no-default-permissions to keep it off)");
+        Output.CliOutput.Warn("directfuse: allow_other without default_permissions would let every user act on the source with the server's rights; adding default_permissions (--no-default-permissions to keep it off)");
         return options with { DefaultPermissions = true };
     }
 
@@ -89,11 +89,15 @@ internal static class MountCommand
         common.AddTo(command);
         command.SetAction(result =>
         {
-            string path = Path.GetFullPath(result.GetRequiredValue(devicePath));
+            string given = result.GetRequiredValue(devicePath);
+            // /dev/fd/N stays as it is: an inherited, already mounted /dev/fuse, not a path.
+            string path = DirectFuse.Transport.FuseMounts.TryParseDeviceFd(given, out _) ? given : Path.GetFullPath(given);
             // Before the device file or the WAV file is created.
             if (MountRunner.Check(result, common, path, MountPointKind.File) is { } problem) return MountRunner.Fail(problem);
             if (!result.GetValue(forceAutoUnmount) && AutoUnmountChecks.DeviceRefusal(result.GetValue(common.MountOptions) ?? [], path) is { } refusal)
                 return MountRunner.Fail(refusal);
+            if (result.GetValue(raw) && Daemon.DaemonChild.IsActive)
+                return MountRunner.Fail("raw writes the samples to standard output, which a daemon does not have: add -f to serve in the foreground");
             var mode = result.GetValue(mmap) switch
             {
                 "passthrough" => DirectFuse.DirectMmap.DirectMmapMode.Passthrough,
@@ -104,13 +108,13 @@ internal static class MountCommand
             if (result.GetValue(raw))
             {
                 rawOut = Console.OpenStandardOutput();
-                Console.SetOut(Console.Error); // standard output carries only samples now
+                Output.CliOutput.SendInfoToStandardError(); // standard output carries only samples now
             }
             WavSink? sink = null;
             OssDspDevice? device = null;
             try
             {
-                if (!File.Exists(path)) File.WriteAllBytes(path, []);
+                if (!File.Exists(path) && !DirectFuse.Transport.FuseMounts.TryParseDeviceFd(path, out _)) File.WriteAllBytes(path, []);
                 sink = new WavSink(Path.GetFullPath(result.GetRequiredValue(wav)), rawOut);
                 device = new OssDspDevice(sink, mmap: mode != DirectFuse.DirectMmap.DirectMmapMode.None);
                 var host = new DirectFuse.Devices.DeviceFileSystem(device, new DirectFuse.Devices.DeviceHostOptions { MmapMode = mode });

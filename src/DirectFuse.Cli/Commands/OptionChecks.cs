@@ -29,9 +29,13 @@ internal static class OptionChecks
     public static string? Threads(int threads) =>
         threads is < 1 or > MaxThreads ? $"--threads must be between 1 and {MaxThreads} (got {threads})" : null;
 
-    /// <summary>The mount point as the subcommand needs it; a missing device file is fine, as it is created.</summary>
+    /// <summary>
+    /// The mount point as the subcommand needs it; a missing device file is fine, as it is created. /dev/fd/N is an
+    /// already mounted /dev/fuse that the session checks itself.
+    /// </summary>
     public static string? MountPoint(string mountPoint, MountPointKind kind)
     {
+        if (DirectFuse.Transport.FuseMounts.TryParseDeviceFd(mountPoint, out _)) return null;
         var actual = PathKind.Of(mountPoint);
         if (kind == MountPointKind.Directory)
             return actual switch

@@ -12,7 +12,8 @@ internal static unsafe partial class Libc
         O_PATH = 0x200000;
 
     public const ulong MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_SYNCHRONOUS = 16,
-        MS_NOATIME = 1024, MS_NODIRATIME = 2048, MS_DIRSYNC = 128;
+        MS_NOATIME = 1024, MS_NODIRATIME = 2048, MS_DIRSYNC = 128, MS_RELATIME = 1 << 21,
+        MS_STRICTATIME = 1 << 24, MS_LAZYTIME = 1 << 25;
 
     public const int MNT_FORCE = 1, MNT_DETACH = 2, UMOUNT_NOFOLLOW = 8;
 
@@ -60,12 +61,15 @@ internal static unsafe partial class Libc
     public static partial uint geteuid();
 
     [LibraryImport(Lib)]
+    public static partial uint getuid();
+
+    [LibraryImport(Lib)]
     public static partial uint getegid();
 
     [LibraryImport(Lib)]
     public static partial uint umask(uint mask);
 
-    public const int F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
+    public const int F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, FD_CLOEXEC = 1;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct IoVec

@@ -44,8 +44,8 @@ public sealed class FuseConnection
     /// </summary>
     public Transport.MountOptions? MountOptions => Core.MountOptions;
 
-    /// <summary>True when other users reach the mount and nothing but the file system checks their permissions.</summary>
-    public bool ServerChecksOtherUsers => MountOptions is { AllowOther: true, DefaultPermissions: false };
+    /// <summary>True when other users (with allow_root: root) reach the mount and nothing but the file system checks their permissions.</summary>
+    public bool ServerChecksOtherUsers => MountOptions is { DefaultPermissions: false } m && (m.AllowOther || m.AllowRoot);
 
     public bool Has(InitFlags flag) => (Negotiated & flag) == flag;
     public bool Offers(InitFlags flag) => (Offered & flag) == flag;

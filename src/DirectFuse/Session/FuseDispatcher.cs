@@ -68,6 +68,13 @@ internal sealed partial class FuseDispatcher
             }
         }
 
+        if (Core.OwnerAndRootOnly && OwnerOnlyAccess.Refuses(r.Header.Uid, Core.Owner, r.Opcode, info.HasReply))
+        {
+            r.ReplyError(Errno.EACCES);
+            LogDebug(r);
+            return ValueTask.CompletedTask;
+        }
+
         r.BeginActive();
         ValueTask pending;
         try

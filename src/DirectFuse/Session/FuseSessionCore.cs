@@ -27,6 +27,7 @@ internal sealed partial class FuseSessionCore
     public FuseSessionCore(LowLevelFileSystem fileSystem, FuseSessionOptions options, ILogger logger)
     {
         _options = options;
+        Owner = Libc.geteuid();
         _logger = logger;
         Connection = new FuseConnection(this);
         Notifier = new FuseNotifier(this);
@@ -52,6 +53,12 @@ internal sealed partial class FuseSessionCore
     public bool Initialized => _initialized;
     public Task InitCompleted => _initDone.Task;
     public bool IsCuse { get; init; }
+
+    /// <summary>The uid the mount belongs to (the one passed as user_id): this process's effective uid.</summary>
+    public uint Owner { get; }
+
+    /// <summary>allow_root: requests of users other than <see cref="Owner"/> and root are refused (<see cref="OwnerOnlyAccess"/>).</summary>
+    public bool OwnerAndRootOnly => !IsCuse && _options.Mount.AllowRoot;
 
     /// <summary>The options of the mount this session serves; null for a CUSE device.</summary>
     public Transport.MountOptions? MountOptions => IsCuse ? null : _options.Mount;
@@ -251,7 +258,7 @@ internal sealed partial class FuseSessionCore
     }
 
     /// <summary>Blocks until the channel has a request (null) or the stop fd fired (the reason).</summary>
-    private static unsafe string? WaitReadable(FuseChannel channel, int stopFd)
+    private unsafe string? WaitReadable(FuseChannel channel, int stopFd)
     {
         var fds = stackalloc Libc.PollFd[2];
         while (true)
@@ -264,7 +271,26 @@ internal sealed partial class FuseSessionCore
                 return $"poll failed: {Errno.Last}";
             }
             if (fds[1].REvents != 0) return "stopped";
-            return (fds[0].REvents & Libc.POLLIN) != 0 ? null : "channel closed";
+            return (fds[0].REvents & Libc.POLLIN) != 0 ? null : WhyClosed(channel);
+        }
+    }
+
+    /// <summary>
+    /// After poll reported an error or hang-up without data: one read says which (ENODEV once a FUSE mount is
+    /// gone, end of stream on a socket). It cannot block or take a request: nothing is readable.
+    /// </summary>
+    private string WhyClosed(FuseChannel channel)
+    {
+        // A whole read buffer: /dev/fuse refuses shorter reads (EINVAL) before it looks at the connection.
+        var buffer = Pool.RentReadBuffer();
+        try
+        {
+            int n = channel.Read(buffer);
+            return n == 0 ? "end of stream" : n == -Errno.ENODEV.Value ? "unmounted" : "channel closed";
+        }
+        finally
+        {
+            Pool.ReturnReadBuffer(buffer);
         }
     }
 

@@ -6,7 +6,8 @@ namespace DirectFuse.Transport;
 
 /// <summary>
 /// A FUSE mount and its /dev/fuse fd. Made with mount(2) when the process is root, otherwise (or for
-/// auto_unmount) through fusermount3, which passes the fd back over a socket as libfuse does.
+/// auto_unmount) through fusermount3, which passes the fd back over a socket as libfuse does; or inherited
+/// already mounted from the process that started the server (<see cref="Inherit"/>).
 /// </summary>
 internal sealed partial class FuseMount : IDisposable
 {
@@ -14,6 +15,7 @@ internal sealed partial class FuseMount : IDisposable
     private int _commFd = -1;
     private Process? _fusermount;
     private int _unmounted;
+    private volatile bool _ended;
 
     private FuseMount(string mountPoint, int deviceFd, bool viaFusermount, MountOptions options, ILogger logger)
     {
@@ -28,6 +30,11 @@ internal sealed partial class FuseMount : IDisposable
     public int DeviceFd { get; private set; }
     public bool ViaFusermount { get; }
     public MountOptions Options { get; }
+    /// <summary>
+    /// The fd came mounted from the parent (/dev/fd/N): the mount is the parent's, so this process neither knows
+    /// its path nor unmounts it, and the session stops by other means than an unmount (see FuseSession).
+    /// </summary>
+    public bool Inherited { get; private init; }
     /// <summary>The FUSE connection number (/sys/fs/fuse/connections/N), if it could be found.</summary>
     public uint? ConnectionId { get; private set; }
 
@@ -49,6 +56,46 @@ internal sealed partial class FuseMount : IDisposable
         return mount;
     }
 
+    /// <summary>
+    /// Takes over fd <paramref name="fd"/>, which the parent opened on /dev/fuse and mounted (libfuse's /dev/fd/N
+    /// convention, used by mount.fuse3's drop_privileges): checked to be /dev/fuse, made close-on-exec and
+    /// non-blocking (the session's workers must be able to stop without an unmount to wake their reads).
+    /// </summary>
+    public static unsafe FuseMount Inherit(int fd, MountOptions options, ILogger logger)
+    {
+        string name = FuseMounts.DeviceFdPrefix + fd;
+        if (fd < 0 || Libc.fcntl(fd, Libc.F_GETFD, 0) < 0)
+            throw new MountException($"{name}: no such open file descriptor (the parent must open /dev/fuse, mount it and pass the fd on without close-on-exec)", Errno.EBADF);
+        byte* statx = stackalloc byte[256];
+        if (Libc.statx(fd, "", Libc.AT_EMPTY_PATH, StatxType, statx) != 0)
+            throw new MountException($"{name}: cannot inspect the file descriptor: {Errno.Last}", Errno.Last);
+        uint type = *(ushort*)(statx + 28) & 0xf000u;
+        uint major = *(uint*)(statx + 128), minor = *(uint*)(statx + 132);
+        if (type != 0x2000u || major != FuseMiscMajor || minor != FuseMiscMinor)
+            throw new MountException($"{name} is not an open /dev/fuse (it is {DescribeFd(fd)}); the mount point /dev/fd/N means an already mounted /dev/fuse fd", Errno.EINVAL);
+        Libc.fcntl(fd, Libc.F_SETFD, Libc.FD_CLOEXEC);
+        int flags = Libc.fcntl(fd, Libc.F_GETFL, 0);
+        if (flags >= 0) Libc.fcntl(fd, Libc.F_SETFL, flags | Libc.O_NONBLOCK);
+        return new FuseMount(name, fd, viaFusermount: false, options, logger) { Inherited = true };
+    }
+
+    /// <summary>statx mask for the file type (and the device numbers, which come with it).</summary>
+    private const uint StatxType = 1;
+    /// <summary>/dev/fuse is the misc character device 10:229.</summary>
+    private const uint FuseMiscMajor = 10, FuseMiscMinor = 229;
+
+    private static string DescribeFd(int fd)
+    {
+        try
+        {
+            return "'" + (new FileInfo($"/proc/self/fd/{fd}").LinkTarget ?? "?") + "'";
+        }
+        catch (IOException)
+        {
+            return "something else";
+        }
+    }
+
     private static FuseMount MountDirect(string mountPoint, bool isDir, MountOptions options, ILogger logger)
     {
         int fd = OpenDevice();
@@ -61,7 +108,8 @@ internal sealed partial class FuseMount : IDisposable
             Libc.close(fd);
             throw new MountException(errno == Errno.EPERM || errno == Errno.EACCES
                 ? $"permission denied mounting '{mountPoint}': {errno}"
-                : $"mount(2) of '{mountPoint}' failed: {errno}", errno);
+                : $"mount(2) of '{mountPoint}' failed: {errno}"
+                    + (errno == Errno.EINVAL && options.HasSecurityContext ? " (context=, fscontext=, defcontext= and rootcontext= need SELinux in the kernel)" : ""), errno);
         }
         return new FuseMount(mountPoint, fd, viaFusermount: false, options, logger);
     }
@@ -87,7 +135,7 @@ internal sealed partial class FuseMount : IDisposable
         Libc.fcntl(sv[0], Libc.F_SETFD, Libc.FD_CLOEXEC);
         var psi = new ProcessStartInfo(fusermount) { UseShellExecute = false, RedirectStandardError = true };
         psi.ArgumentList.Add("-o");
-        psi.ArgumentList.Add(options.ToFusermountOptions());
+        psi.ArgumentList.Add(options.ToFusermountOptions(Libc.getuid()));
         psi.ArgumentList.Add("--");
         psi.ArgumentList.Add(mountPoint);
         psi.Environment["_FUSE_COMMFD"] = sv[1].ToString();
@@ -156,7 +204,7 @@ internal sealed partial class FuseMount : IDisposable
     /// <summary>Detaches the mount (lazily: open files keep working until closed). Safe to call twice.</summary>
     public void Unmount()
     {
-        if (Interlocked.Exchange(ref _unmounted, 1) != 0) return;
+        if (Inherited || Interlocked.Exchange(ref _unmounted, 1) != 0) return;
         // Already unmounted from outside (umount, fusermount3 -u): nothing to do, and nothing else to hit.
         bool stillOurs = ConnectionId is not { } id || MountTable.FindDeviceMinor(MountPoint, "fuse") == id;
         if (!stillOurs) { }
@@ -194,10 +242,21 @@ internal sealed partial class FuseMount : IDisposable
         return p.ExitCode == 0;
     }
 
+    /// <summary>
+    /// The kernel ended the connection (ENODEV: unmounted from outside). From now on nothing at the mount point is
+    /// ours: a new mount there may even have been given our old connection number, which the kernel reuses at once,
+    /// and unmounting or aborting it would end somebody else's file system.
+    /// </summary>
+    public void ConnectionEnded()
+    {
+        _ended = true;
+        Interlocked.Exchange(ref _unmounted, 1);
+    }
+
     /// <summary>Aborts the connection: every pending and future request fails with ENOTCONN. Last resort.</summary>
     public void Abort()
     {
-        if (ConnectionId is not { } id) return;
+        if (_ended || ConnectionId is not { } id) return;
         const string FuseCtl = "/sys/fs/fuse/connections";
         string abort = $"{FuseCtl}/{id}/abort";
         // The fusectl file system is usually mounted at boot (systemd); mount it if this root process can.
@@ -220,6 +279,7 @@ internal sealed partial class FuseMount : IDisposable
     /// </summary>
     public bool ForceUnmount()
     {
+        if (Inherited || _ended) return true; // not ours to remove (the parent's, or gone already)
         Abort();
         if (!IsStillMounted()) return true;
         if (!ViaFusermount) Libc.umount2(MountPoint, Libc.MNT_DETACH);
@@ -234,6 +294,12 @@ internal sealed partial class FuseMount : IDisposable
     public void Dispose()
     {
         Unmount();
+        // After ConnectionEnded, Unmount did nothing; fusermount3 (auto_unmount) need not wait for our exit.
+        if (_commFd >= 0)
+        {
+            Libc.close(_commFd);
+            _commFd = -1;
+        }
         _fusermount?.Dispose();
     }
 

@@ -6,6 +6,25 @@ namespace DirectFuse.Transport;
 /// <summary>Operations on FUSE mounts that belong to any process (the <c>directfuse unmount</c> command).</summary>
 public static class FuseMounts
 {
+    /// <summary>The prefix of a mount point that names an inherited, already mounted /dev/fuse fd: <c>/dev/fd/N</c>.</summary>
+    public const string DeviceFdPrefix = "/dev/fd/";
+
+    /// <summary>
+    /// True when <paramref name="mountPoint"/> is exactly <c>/dev/fd/N</c> (N decimal digits, as libfuse's
+    /// fuse_session_mount reads it): the parent already opened /dev/fuse as fd N and mounted it, and the server
+    /// serves that fd instead of mounting (<see cref="Session.FuseSession.Mount"/> does so).
+    /// </summary>
+    public static bool TryParseDeviceFd(string mountPoint, out int fd)
+    {
+        fd = -1;
+        if (!mountPoint.StartsWith(DeviceFdPrefix, StringComparison.Ordinal)) return false;
+        var digits = mountPoint.AsSpan(DeviceFdPrefix.Length);
+        if (digits.IsEmpty || digits.ContainsAnyExceptInRange('0', '9')) return false;
+        if (int.TryParse(digits, System.Globalization.NumberStyles.None, null, out fd)) return true;
+        fd = -1;
+        return false;
+    }
+
     /// <summary>True if a FUSE file system is mounted at <paramref name="mountPoint"/>.</summary>
     public static bool IsFuseMount(string mountPoint) =>
         MountTable.FindDeviceMinor(Path.GetFullPath(mountPoint), "fuse") is not null;

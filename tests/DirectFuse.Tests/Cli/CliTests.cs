@@ -110,6 +110,23 @@ public sealed class CliTests
         Directory.Delete(mnt);
     }
 
+    [Fact]
+    public void The_mount_command_takes_fstab_options_and_max_threads_too()
+    {
+        string mnt = NewMountPoint();
+        using var server = CliProcess.Start(mnt, "mount", "memfs", mnt, "-o", "nofail,_netdev,x-systemd.automount,defaults,max_threads=3,debug,sync,nodiratime");
+        server.WaitForMounted();
+        Assert.Contains("3 threads", server.StdOut);
+        string line = File.ReadAllLines("/proc/mounts").Single(l => l.Split(' ')[1] == mnt);
+        Assert.Contains(",nodiratime,", line);
+        Assert.Contains("sync", line.Split(' ')[3].Split(','));
+        Run.Process("stat", Path.Combine(mnt, "nothing-here"));
+        server.Signal(SIGTERM);
+        server.AssertExits(TimeSpan.FromSeconds(20), "SIGTERM");
+        Assert.Matches(@"LOOKUP nodeid=1 uid=0 pid=\d+ -> -ENOENT", server.StdOut);
+        Assert.Equal("", server.StdErr);
+    }
+
     /// <summary>Each bad input: exit 1, exactly one "directfuse: ..." line, and nothing mounted on the mount point.</summary>
     private static void AssertRefused(string expected, string mountPoint, params string[] args)
     {

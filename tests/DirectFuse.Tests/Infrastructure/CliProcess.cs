@@ -81,7 +81,12 @@ public sealed class CliProcess : IDisposable
     /// <summary>Starts <paramref name="command"/> (a <c>directfuse</c> other than <see cref="Command"/>) with ARGS; <paramref name="mountPoint"/> is cleaned up on Dispose.</summary>
     public static CliProcess StartWith(IReadOnlyList<string> command, string? mountPoint, params string[] args) => Start(asNobody: false, mountPoint, args, command);
 
-    private static CliProcess Start(bool asNobody, string? mountPoint, string[] args, IReadOnlyList<string>? command = null)
+    /// <summary>Starts <c>directfuse ARGS</c> with extra environment variables (NOTIFY_SOCKET, JOURNAL_STREAM).</summary>
+    public static CliProcess StartWithEnvironment(IReadOnlyDictionary<string, string?> environment, string? mountPoint, params string[] args) =>
+        Start(asNobody: false, mountPoint, args, environment: environment);
+
+    private static CliProcess Start(bool asNobody, string? mountPoint, string[] args, IReadOnlyList<string>? command = null,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         // As from an interactive shell: a test host started in the background (CI, `cmd &`) inherits SIGINT and
         // SIGQUIT ignored, and an ignored signal stays ignored across exec, so Ctrl-C could never reach the server.
@@ -100,6 +105,7 @@ public sealed class CliProcess : IDisposable
         foreach (var a in (command ?? Command).Concat(args)) psi.ArgumentList.Add(a);
         // The suite's io_uring run: every file system the CLI mounts asks for FUSE over io_uring.
         if (TestTransport.IoUring && args is ["mount", ..]) foreach (var a in new[] { "-o", "io_uring" }) psi.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) psi.Environment[name] = value;
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start directfuse");
         return new CliProcess(p, mountPoint);
     }
@@ -107,6 +113,23 @@ public sealed class CliProcess : IDisposable
     /// <summary>Runs <c>directfuse ARGS</c> to completion.</summary>
     public static ProcessResult RunToEnd(params string[] args) =>
         Run.Process(Command[0], Command.Skip(1).Concat(args), TimeSpan.FromSeconds(60));
+
+    /// <summary>Runs <c>directfuse ARGS</c> to completion with extra environment variables.</summary>
+    public static ProcessResult RunToEnd(IReadOnlyDictionary<string, string?> environment, params string[] args) =>
+        Run.Process(Command[0], Command.Skip(1).Concat(args), TimeSpan.FromSeconds(60), environment: environment);
+
+    /// <summary>
+    /// <see cref="Command"/> with an absolute program path (the dotnet host found on PATH for the JIT build): mount(8)
+    /// runs helpers without PATH.
+    /// </summary>
+    public static IReadOnlyList<string> AbsoluteCommand =>
+        Command[0].Contains('/') ? Command : [DotnetPath, .. Command.Skip(1)];
+
+    /// <summary><see cref="AbsoluteCommand"/> quoted for /bin/sh.</summary>
+    public static string ShellCommand => string.Join(' ', AbsoluteCommand.Select(a => "'" + a.Replace("'", "'\\''") + "'"));
+
+    private static string DotnetPath =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append("/usr/bin").Select(d => Path.Combine(d, "dotnet")).First(File.Exists);
 
     /// <summary>Waits until the CLI reports the mount as served.</summary>
     public void WaitForMounted(TimeSpan? timeout = null)

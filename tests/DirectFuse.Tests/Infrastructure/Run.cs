@@ -20,7 +20,8 @@ public static class Run
     /// <summary>Debian's python3: readable by every user, unlike interpreters under /root.</summary>
     public const string Python = "/usr/bin/python3";
 
-    public static ProcessResult Process(string file, IEnumerable<string> args, TimeSpan? timeout = null, string? stdin = null, string? workingDirectory = null)
+    public static ProcessResult Process(string file, IEnumerable<string> args, TimeSpan? timeout = null, string? stdin = null, string? workingDirectory = null,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -31,6 +32,7 @@ public static class Run
             WorkingDirectory = workingDirectory ?? "/",
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) psi.Environment[name] = value;
         using var p = System.Diagnostics.Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
