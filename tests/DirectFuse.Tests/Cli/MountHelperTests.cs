@@ -113,7 +113,8 @@ public sealed class MountHelperTests
         // The mount point lies on a mount whose server is stopped: checking it hangs the daemon, as a stuck
         // file system underneath would. The command must neither wait for ever nor leave the daemon behind.
         using var outer = new DaemonMountPoint();
-        using var stuck = CliProcess.Start(null, "mount", "memfs", outer.Path);
+        // Over /dev/fuse (the mount(8) form with -f): a request to a stopped server there can always be killed.
+        using var stuck = CliProcess.Start(null, "memfs", outer.Path, "-f");
         stuck.WaitForMounted();
         Directory.CreateDirectory(outer["sub"]);
         string mountPoint = outer["sub"];
