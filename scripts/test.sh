@@ -29,7 +29,7 @@ status=$?
 
 # Where the kernel has FUSE over io_uring, the real-mount tests run a second time over it
 # (DIRECTFUSE_TEST_TRANSPORT=io_uring makes TempMount and the CLI helpers ask for it). The protocol unit tests
-# and the benchmark's own test do not mount through the session and are left out, and so are three known gaps
+# and the benchmark's own test do not mount through the session and are left out, and so are four known gaps
 # of the io_uring transport (issue 14; see FuseRingTransport's remarks): the two tests of a SIGKILLed server
 # under auto_unmount, 200 processes in F_SETLKW on memfs, which hangs there, and the bounded shutdown with a
 # handler that never answers, after which a client stays in uninterruptible stat until the connection is aborted. InheritedDeviceFdTests serve a
