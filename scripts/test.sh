@@ -28,13 +28,13 @@ dotnet test tests/DirectFuse.Tests -c Release --no-build -nologo \
 status=$?
 
 # Where the kernel has FUSE over io_uring, the real-mount tests run a second time over it
-# (DIRECTFUSE_TEST_TRANSPORT=io_uring makes TempMount and the CLI helpers ask for it). The protocol unit tests
-# and the benchmark's own test do not mount through the session and are left out, and so are four known gaps
-# of the io_uring transport (issue 14; see FuseRingTransport's remarks): the two tests of a SIGKILLed server
-# under auto_unmount, 200 processes in F_SETLKW on memfs, which hangs there, and the bounded shutdown with a
-# handler that never answers, after which a client stays in uninterruptible stat until the connection is aborted. InheritedDeviceFdTests serve a
-# /dev/fuse the test mounted itself, always over the device: they run in the first pass only. enable_uring is turned on for
-# this pass and always put back as it was.
+# (DIRECTFUSE_TEST_TRANSPORT=io_uring makes TempMount and the CLI helpers ask for it). The protocol unit tests and
+# the benchmark's own test do not mount through the session and are left out, and so are four known gaps of the
+# io_uring transport (issue 14; see FuseRingTransport's remarks): the two tests of a SIGKILLed server under
+# auto_unmount, 200 processes in F_SETLKW on memfs, which hangs there, and the bounded shutdown with a handler
+# that never answers, after which a client stays in uninterruptible stat until the connection is aborted.
+# InheritedDeviceFdTests serve a /dev/fuse the test mounted itself, always over the device: they run in the first
+# pass only. enable_uring is turned on for this pass and always put back as it was.
 uring_param=/sys/module/fuse/parameters/enable_uring
 if [ -w "$uring_param" ] && [ "${DIRECTFUSE_SKIP_URING:-}" != 1 ]; then
   uring_before=$(cat "$uring_param")
