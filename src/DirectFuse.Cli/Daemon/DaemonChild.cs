@@ -53,17 +53,7 @@ internal static class DaemonChild
 
     private static void RedirectDuplicates((ulong Device, ulong Inode) pipe)
     {
-        string[] entries;
-        try
-        {
-            entries = Directory.GetFiles("/proc/self/fd");
-        }
-        catch (IOException)
-        {
-            return;
-        }
-        foreach (var entry in entries)
-            if (int.TryParse(Path.GetFileName(entry), out int fd) && fd > 2 && Native.DeviceAndInode(fd) == pipe)
-                Native.dup2(1, fd);
+        foreach (int fd in Native.DescriptorsAboveStandardError())
+            if (Native.DeviceAndInode(fd) == pipe) Native.dup2(1, fd);
     }
 }

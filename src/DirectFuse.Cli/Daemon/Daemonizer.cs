@@ -179,21 +179,12 @@ internal static class Daemonizer
     private static void KeepOnlyTheDeviceFd(IReadOnlyList<string> args)
     {
         int keep = args.Select(a => FuseMounts.TryParseDeviceFd(a, out int fd) ? fd : -1).FirstOrDefault(fd => fd >= 0, -1);
-        string[] entries;
-        try
+        foreach (int fd in Native.DescriptorsAboveStandardError())
         {
-            entries = Directory.GetFiles("/proc/self/fd");
+            if (fd == keep) continue;
+            int flags = Native.fcntl(fd, Native.F_GETFD, 0);
+            if (flags >= 0 && (flags & Native.FD_CLOEXEC) == 0) Native.fcntl(fd, Native.F_SETFD, flags | Native.FD_CLOEXEC);
         }
-        catch (IOException)
-        {
-            return;
-        }
-        foreach (var entry in entries)
-            if (int.TryParse(Path.GetFileName(entry), out int fd) && fd > 2 && fd != keep)
-            {
-                int flags = Native.fcntl(fd, Native.F_GETFD, 0);
-                if (flags >= 0 && (flags & Native.FD_CLOEXEC) == 0) Native.fcntl(fd, Native.F_SETFD, flags | Native.FD_CLOEXEC);
-            }
     }
 
     /// <summary>The daemon's journal-style lines, written one by one as our own standard error lines.</summary>

@@ -99,4 +99,19 @@ internal static unsafe partial class Native
     }
 
     public const uint S_IFIFO = 0x1000;
+
+    /// <summary>This process's open descriptors above standard error, as /proc/self/fd lists them (none if unreadable).</summary>
+    public static IEnumerable<int> DescriptorsAboveStandardError()
+    {
+        string[] entries;
+        try
+        {
+            entries = Directory.GetFiles("/proc/self/fd");
+        }
+        catch (IOException)
+        {
+            return [];
+        }
+        return entries.Select(e => int.TryParse(Path.GetFileName(e), out int fd) ? fd : -1).Where(fd => fd > 2);
+    }
 }
