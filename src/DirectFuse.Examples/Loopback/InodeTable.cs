@@ -48,6 +48,20 @@ internal sealed class Inode
         return new PathDescriptor(fd, owned: true);
     }
 
+    /// <summary>
+    /// Whether this inode, found under the (dev, ino) of the live file <paramref name="fd"/>, is a different, deleted
+    /// file whose inode number the source has reused. Only an inode kept by its handle can be: a kept descriptor
+    /// pins the inode, so its number cannot be reused while the kernel knows it. The handle carries the
+    /// generation, so differing handles mean differing files. Fetches the live file's handle into
+    /// <paramref name="handle"/> if the caller had none.
+    /// </summary>
+    public bool IsStale(int fd, ref byte[]? handle)
+    {
+        if (_handle is null) return false;
+        handle ??= _handles!.HandleOf(fd);
+        return handle is null || !handle.AsSpan().SequenceEqual(_handle);
+    }
+
     /// <summary>Closes the inode's own descriptor, if it keeps one (the kernel forgot it).</summary>
     public void CloseDescriptor()
     {
@@ -131,13 +145,14 @@ internal sealed class InodeTable
         bool keepFd = false;
         lock (_lock)
         {
-            if (_byKey.TryGetValue((dev, ino), out var known))
+            if (_byKey.TryGetValue((dev, ino), out var known) && !known.IsStale(fd, ref handle))
             {
                 known.LookupCount++;
                 inode = known;
             }
             else
             {
+                // A stale entry keeps its node id until the kernel forgets it; the live inode gets a new one.
                 if (handle is not null && Handles is not null && _descriptors >= DescriptorBudget)
                     inode = new Inode(_nextId++, dev, ino, handle, Handles, type) { LookupCount = 1 };
                 else
@@ -147,7 +162,7 @@ internal sealed class InodeTable
                     keepFd = true;
                 }
                 _byId.Add(inode.Id, inode);
-                _byKey.Add((dev, ino), inode);
+                _byKey[(dev, ino)] = inode;
             }
         }
         if (!keepFd) NativeMethods.close(fd);
@@ -166,7 +181,8 @@ internal sealed class InodeTable
             if (inode.LookupCount == 0)
             {
                 _byId.Remove(id);
-                _byKey.Remove((inode.Dev, inode.Ino));
+                // A stale inode no longer owns its key when a live one with the same number replaced it.
+                if (_byKey.TryGetValue((inode.Dev, inode.Ino), out var keyed) && keyed == inode) _byKey.Remove((inode.Dev, inode.Ino));
                 if (inode.HoldsDescriptor) _descriptors--;
                 gone = inode;
             }

@@ -87,6 +87,35 @@ public sealed class LoopbackTests
         Assert.True(SpinWait.SpinUntil(() => !File.Exists(m.Mount["d0/f0"]), Patience.Seconds(5)), "d0/f0 still exists");
     }
 
+    [Fact]
+    public void A_reused_inode_number_reaches_the_new_file_not_the_stale_node_kept_by_handle()
+    {
+        // ext4 (and most disk file systems) hand a deleted file's inode number to the next file created. An inode
+        // kept only by its handle does not pin its number the way a descriptor does, so while the kernel still
+        // knows the deleted file's node, a new file may arrive under the same (dev, ino): it must get a node of its
+        // own, not the old one, whose handle answers ESTALE (seen as python's ESTALE on open under load).
+        using var m = new Mirror(passthrough: false, descriptorBudget: 1);
+        int reused = 0;
+        for (int round = 0; round < 20; round++)
+        {
+            string old = Path.Combine(m.Source, $"old{round}");
+            File.WriteAllText(old, "old");
+            Assert.Equal("old", Run.Process("cat", m.Mount[$"old{round}"]).EnsureSuccess("cat old").StdOut);
+            ulong oldIno = Inode(old);
+            File.Delete(old); // Behind the kernel's back: it keeps the node while its dentry is cached.
+            string fresh = Path.Combine(m.Source, $"new{round}");
+            File.WriteAllText(fresh, $"new {round}");
+            if (Inode(fresh) == oldIno) reused++;
+            Assert.Equal($"new {round}", Run.Process("cat", m.Mount[$"new{round}"]).EnsureSuccess("cat new").StdOut);
+        }
+        // ext4 reuses the number at once; a file system that never does (tmpfs, as in the qemu runs) has nothing to prove.
+        string fsType = Run.Process("stat", "-f", "-c", "%T", m.Source).EnsureSuccess("stat -f").StdOut.Trim();
+        if (fsType.StartsWith("ext", StringComparison.Ordinal)) Assert.True(reused > 0, $"{fsType} reused no inode number in 20 rounds");
+        Assert.Equal(1, m.Fs.InodeDescriptors);
+
+        static ulong Inode(string path) => ulong.Parse(Run.Process("stat", "-c", "%i", path).EnsureSuccess("stat").StdOut.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     [Theory, MemberData(nameof(Modes))]
     public void Mirrors_the_source_both_ways(bool passthrough)
     {
