@@ -37,7 +37,7 @@ internal static partial class DirectMmapCommands
                 "shared" => RegionPolicy.Shared(bytes),
                 _ => RegionPolicy.PerUid(bytes),
             };
-            var options = new MmapAddressSpaceOptions { Quota = quotaBytes, MaxRegionSize = bytes };
+            var options = new MmapAddressSpaceOptions { Quota = quotaBytes, MaxRegionSize = bytes, Name = Path.GetFullPath(result.GetRequiredValue(mountPoint)) };
             return MountRunner.Run(result, common, result.GetRequiredValue(mountPoint), "fmmap",
                 () => new FmmapFileSystem(bytes, chosen, ParseMode(result.GetValue(mode)), options),
                 fs => Describe(((FmmapFileSystem)fs).Binder, $"{result.GetValue(policy)} regions of {ByteSize.Format(bytes)}, quota {ByteSize.Format(quotaBytes)}"),
@@ -63,7 +63,7 @@ internal static partial class DirectMmapCommands
             long maxBytes = quotaBytes;
             if (result.GetValue(maxFile) != QuotaWord && !TryParse(result, maxFile, out maxBytes)) return 1;
             if (OptionChecks.FitsQuota("--max-file", maxBytes, quotaBytes, "no file could ever grow that large") is { } problem) return MountRunner.Fail(problem);
-            var options = new MmapAddressSpaceOptions { Quota = quotaBytes, MaxRegionSize = maxBytes };
+            var options = new MmapAddressSpaceOptions { Quota = quotaBytes, MaxRegionSize = maxBytes, Name = Path.GetFullPath(result.GetRequiredValue(mountPoint)) };
             return MountRunner.Run(result, common, result.GetRequiredValue(mountPoint), "shmfs",
                 () => new ShmFileSystem(options, ParseMode(result.GetValue(mode))),
                 fs => Describe(((ShmFileSystem)fs).Binder, $"quota {ByteSize.Format(quotaBytes)}"),

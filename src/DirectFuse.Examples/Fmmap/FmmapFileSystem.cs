@@ -45,6 +45,9 @@ public sealed class FmmapFileSystem : LowLevelFileSystem
         lock (_lock) return _regions.GetValueOrDefault(shareKey);
     }
 
+    /// <summary>A buffer's size is fixed: open(O_TRUNC) (a shell's <c>&gt;</c>) keeps it whole, as before, rather than a SETATTR answering EPERM.</summary>
+    public override bool TruncatesOnOpen => true;
+
     public override void Init(FuseConnection connection) => Binder.Init(connection);
 
     public override void Destroy() => AddressSpace.Dispose();

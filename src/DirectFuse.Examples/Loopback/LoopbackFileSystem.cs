@@ -95,6 +95,9 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
             : "every listing read from the source") + ", " +
         $"open file limit {OpenFileCeiling}";
 
+    /// <summary>OpenAsync passes O_TRUNC on to the source's open(2), which truncates in the same call.</summary>
+    public override bool TruncatesOnOpen => true;
+
     public override void Init(FuseConnection connection)
     {
         _connection = connection;

@@ -25,7 +25,7 @@ public sealed partial class MemFileSystem
             if (n is null) return Done<OpenReply>(Errno.ENOENT);
             if (n is MemDirectory) return Done<OpenReply>(Errno.EISDIR);
             if (!Allowed(n, context, AccessFor(flags))) return Done<OpenReply>(Errno.EACCES);
-            // With FUSE_ATOMIC_O_TRUNC the truncation of open(O_TRUNC) arrives here rather than as SETATTR.
+            // TruncatesOnOpen: the truncation of open(O_TRUNC) arrives here rather than as SETATTR.
             if ((flags & OTrunc) != 0 && n is MemFile file)
             {
                 int before = file.Data.ChunkCount;

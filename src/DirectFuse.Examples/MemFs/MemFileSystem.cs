@@ -112,6 +112,9 @@ public sealed partial class MemFileSystem : LowLevelFileSystem
         return (ownership.Mode, ownership.Gid);
     }
 
+    /// <summary>OpenAsync empties a file opened with O_TRUNC (and drops its set-user-ID bits as tmpfs does).</summary>
+    public override bool TruncatesOnOpen => true;
+
     /// <summary>
     /// This file system keeps owners and modes and checks them itself, so it clears set-user-ID and set-group-ID
     /// bits itself too (HANDLE_KILLPRIV_V2): without it the kernel would clear them with a chmod in the name of a

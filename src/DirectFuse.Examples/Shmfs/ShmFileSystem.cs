@@ -54,6 +54,9 @@ public sealed partial class ShmFileSystem : LowLevelFileSystem
     /// <summary>Bytes resizes copied from one region into another: growth must not copy the whole file each time.</summary>
     internal long BytesCopiedByResizes => Interlocked.Read(ref _bytesCopiedByResizes);
 
+    /// <summary>O_TRUNC recreates a file as one being sized again (OpenAsync): a SETATTR of size 0 on a sealed region could not.</summary>
+    public override bool TruncatesOnOpen => true;
+
     public override void Init(FuseConnection connection)
     {
         _connection = connection;

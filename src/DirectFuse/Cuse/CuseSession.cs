@@ -69,7 +69,7 @@ public sealed partial class CuseSession : IDisposable
             throw new MountException($"eventfd failed: {errno}", errno);
         }
         var fs = new DeviceFileSystem(device, info);
-        var core = new FuseSessionCore(fs, options, logger) { IsCuse = true };
+        var core = new FuseSessionCore(fs, options, logger, info.DevicePath) { IsCuse = true };
         var channel = new FuseChannel(fd, CuseDevice);
         core.ControlChannel = channel;
         var session = new CuseSession(core, channel, stopFd, info, logger);

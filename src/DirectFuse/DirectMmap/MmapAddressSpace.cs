@@ -23,6 +23,7 @@ public sealed unsafe class MmapAddressSpace : IDisposable
         Options = options ?? new MmapAddressSpaceOptions();
         if (Options.Quota <= 0 || Options.MaxRegionSize <= 0 || Options.Limit <= 0)
             throw new ArgumentException("quota, maximum region size and limit must be positive");
+        MmapMetrics.Add(this);
     }
 
     public MmapAddressSpaceOptions Options { get; }
@@ -367,6 +368,7 @@ public sealed unsafe class MmapAddressSpace : IDisposable
             _disposed = true;
             regions = _sorted;
         }
+        MmapMetrics.Remove(this);
         foreach (var r in regions) Destroy(r);
         lock (_lock)
         {

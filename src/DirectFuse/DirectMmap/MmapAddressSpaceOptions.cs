@@ -9,6 +9,11 @@ public sealed record MmapAddressSpaceOptions
     public long MaxRegionSize { get; init; } = 1L << 30;
     /// <summary>Offsets run from 0 to this (exclusive); also the size of the contiguous view's virtual reservation.</summary>
     public long Limit { get; init; } = 1L << 40;
+    /// <summary>
+    /// What names the space in the <c>directfuse.mmap.reserved</c> and <c>directfuse.mmap.resident</c> gauges
+    /// (<see cref="Session.FuseTelemetry"/>), typically the mount point it serves; empty by default.
+    /// </summary>
+    public string Name { get; init; } = "";
 }
 
 /// <summary>What happens to a region when the last client open and the last server handle are gone.</summary>

@@ -40,6 +40,17 @@ public abstract class LowLevelFileSystem
     /// </summary>
     public virtual LockKinds ServedLocks => LockKinds.None;
 
+    /// <summary>
+    /// True when <see cref="OpenAsync"/> handles <see cref="OpenFlags.Truncate"/> itself (empties the file, or
+    /// deliberately keeps a file of fixed size). The kernel is then asked for FUSE_ATOMIC_O_TRUNC, and open(2)
+    /// with O_TRUNC of an existing file arrives as one OPEN whose flags contain <see cref="OpenFlags.Truncate"/>.
+    /// False unless overridden: the kernel then empties the file with <see cref="SetAttrAsync"/> (size 0) before
+    /// the OPEN and takes O_TRUNC out of its flags, which every file system that serves SETATTR handles. A file
+    /// system that says true and ignores the flag leaves old bytes behind: <c>echo x &gt; file</c> over a longer
+    /// file gives <c>x\n</c> followed by the rest. Read once, before <see cref="Init"/>.
+    /// </summary>
+    public virtual bool TruncatesOnOpen => false;
+
     /// <summary>Called with the kernel's offer before INIT is answered: adjust <see cref="FuseConnection.Want"/> and limits here.</summary>
     public virtual void Init(FuseConnection connection) { }
 
@@ -77,7 +88,12 @@ public abstract class LowLevelFileSystem
     /// <summary>LINK: a new name <paramref name="newName"/> in <paramref name="newParent"/> for <paramref name="node"/>.</summary>
     public virtual ValueTask<Result<EntryReply>> LinkAsync(FuseContext context, NodeId node, NodeId newParent, FileName newName, CancellationToken cancellationToken) => NotImplemented<EntryReply>();
 
-    /// <summary>OPEN. <paramref name="flags"/> are open(2)'s flags (O_CREAT, O_EXCL, O_NOCTTY are filtered by the kernel).</summary>
+    /// <summary>
+    /// OPEN. <paramref name="flags"/> are open(2)'s flags (<see cref="OpenFlags"/>; the kernel removes O_CREAT,
+    /// O_EXCL and O_NOCTTY). O_TRUNC (<see cref="OpenFlags.Truncate"/>) arrives here only when
+    /// <see cref="TruncatesOnOpen"/> is true: the file must then be emptied here. Otherwise the kernel truncates
+    /// with a SETATTR before this OPEN and the flag is absent.
+    /// </summary>
     public virtual ValueTask<Result<OpenReply>> OpenAsync(FuseContext context, NodeId node, int flags, CancellationToken cancellationToken) => new(new OpenReply(FileHandle.None));
 
     /// <summary>CREATE: create and open a regular file. ENOSYS makes the kernel fall back to MKNOD + OPEN.</summary>

@@ -39,7 +39,9 @@ internal sealed partial class FuseDispatcher
     {
         var a = r.Arg<FuseReadIn>();
         var buffer = r.ReplyPayload((int)Math.Min(a.ReadSize, int.MaxValue));
-        AnswerBytes(r, await d.Fs.ReadAsync(r.Context(fileFlags: (int)a.Flags), r.NodeId, new FileHandle(a.Fh), r.FileOffset(a.Offset), buffer, r.CancellationToken).ConfigureAwait(false), buffer.Length);
+        var result = await d.Fs.ReadAsync(r.Context(fileFlags: (int)a.Flags), r.NodeId, new FileHandle(a.Fh), r.FileOffset(a.Offset), buffer, r.CancellationToken).ConfigureAwait(false);
+        AnswerBytes(r, result, buffer.Length);
+        if (result.TryGetValue(out int read)) d.Metrics.Read(read);
     }
 
     internal static async ValueTask Write(FuseDispatcher d, FuseRequest r)
@@ -49,6 +51,7 @@ internal sealed partial class FuseDispatcher
         var result = await d.Fs.WriteAsync(r.Context(fileFlags: (int)a.Flags), r.NodeId, new FileHandle(a.Fh), r.FileOffset(a.Offset), data, a.WriteFlags, r.CancellationToken).ConfigureAwait(false);
         if (!result.TryGetValue(out int written)) { r.ReplyError(result.Error); return; }
         r.Reply(new FuseWriteOut { WriteSize = (uint)written });
+        d.Metrics.Wrote(written);
     }
 
     internal static async ValueTask Flush(FuseDispatcher d, FuseRequest r)

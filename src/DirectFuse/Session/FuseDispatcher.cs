@@ -23,6 +23,7 @@ internal sealed partial class FuseDispatcher
     public LowLevelFileSystem Fs { get; }
     public ILogger Logger { get; }
     public bool Debug { get; }
+    public FuseMetrics Metrics => Core.Metrics;
     public FuseConnection Connection => Core.Connection;
 
     /// <summary>
@@ -37,23 +38,24 @@ internal sealed partial class FuseDispatcher
             return ValueTask.CompletedTask;
         }
         var info = OpcodeTable.Get(r.Opcode);
+        Metrics.Begin(r, info);
         if (r.Header.Len != (uint)r.Length || r.ArgsEnd < FuseInHeader.Size)
         {
             LogMalformed(Logger, r.Length, $"header says {r.Header.Len} bytes, {r.Header.TotalExtLen * 8} of extensions");
             if (info?.HasReply != false) r.ReplyError(Errno.EINVAL);
-            return ValueTask.CompletedTask;
+            return Answered(r, info);
         }
         if (info is null)
         {
             r.ReplyError(Errno.ENOSYS);
             LogDebug(r);
-            return ValueTask.CompletedTask;
+            return Answered(r, info);
         }
         if (r.ArgsLength < info.MinArgSize)
         {
             LogMalformed(Logger, r.Length, $"{info.Name} needs {info.MinArgSize} bytes of arguments, got {r.ArgsLength}");
             if (info.HasReply) r.ReplyError(Errno.EINVAL);
-            return ValueTask.CompletedTask;
+            return Answered(r, info);
         }
         if (!Core.Initialized && r.Opcode is not (FuseOpcode.Init or FuseOpcode.CuseInit))
         {
@@ -64,7 +66,7 @@ internal sealed partial class FuseDispatcher
                 // Before INIT nothing is served; requests that take no answer (FORGET, NOTIFY_REPLY) get none.
                 if (info.HasReply) r.ReplyError(Errno.EIO);
                 else r.NoReply();
-                return ValueTask.CompletedTask;
+                return Answered(r, info);
             }
         }
 
@@ -72,7 +74,7 @@ internal sealed partial class FuseDispatcher
         {
             r.ReplyError(Errno.EACCES);
             LogDebug(r);
-            return ValueTask.CompletedTask;
+            return Answered(r, info);
         }
 
         r.BeginActive();
@@ -92,7 +94,15 @@ internal sealed partial class FuseDispatcher
             Finish(r, info);
             return ValueTask.CompletedTask;
         }
+        FuseMetrics.LeaveWorkerThread(r);
         return AwaitHandler(pending, r, info);
+    }
+
+    /// <summary>A request answered before its handler ran (malformed, unknown, refused).</summary>
+    private ValueTask Answered(FuseRequest r, OpcodeInfo? info)
+    {
+        Metrics.End(r, info);
+        return ValueTask.CompletedTask;
     }
 
     private async ValueTask AwaitHandler(ValueTask pending, FuseRequest r, OpcodeInfo info)
@@ -127,6 +137,7 @@ internal sealed partial class FuseDispatcher
             r.ReplyError(Errno.EIO);
         }
         r.EndActive();
+        Metrics.End(r, info);
         LogDebug(r);
     }
 

@@ -128,7 +128,9 @@ public sealed class FuseNotifier
         MemoryMarshal.Write(head, in header);
         MemoryMarshal.Write(head[FuseOutHeader.Size..], in body);
         int rc = channel.Write(head, tail);
-        return rc == 0 ? Errno.Ok : new Errno(-rc);
+        if (rc != 0) return new Errno(-rc);
+        _core.Metrics.Notified(code);
+        return Errno.Ok;
     }
 
     private static byte[] NameBytes(string name)

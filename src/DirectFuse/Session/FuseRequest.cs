@@ -404,4 +404,13 @@ internal sealed class FuseRequest
     }
 
     public Action<FuseRequest, Errno>? WriteFailed { get; set; }
+
+    // ---- Telemetry (FuseMetrics): set at Begin, cleared at End -------------------------------------------------
+
+    /// <summary>When the request's clock started (<see cref="System.Diagnostics.Stopwatch"/> ticks); 0 when nobody measures durations.</summary>
+    public long TelemetryStart { get; set; }
+    /// <summary>True when the request was counted in directfuse.active_requests and must be taken off at its end.</summary>
+    public bool CountedActive { get; set; }
+    /// <summary>The request's span, when a listener samples them.</summary>
+    public System.Diagnostics.Activity? Activity { get; set; }
 }

@@ -114,7 +114,7 @@ public sealed partial class FuseSession : IDisposable
         FuseSession session;
         try
         {
-            var core = new FuseSessionCore(fileSystem, options, logger);
+            var core = new FuseSessionCore(fileSystem, options, logger, mount.MountPoint);
             session = new FuseSession(mount, core, options.Threads, logger);
         }
         catch

@@ -24,8 +24,13 @@ internal sealed partial class FuseSessionCore
     private int _initState;
     private readonly TaskCompletionSource _initDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public FuseSessionCore(LowLevelFileSystem fileSystem, FuseSessionOptions options, ILogger logger)
+    /// <param name="fileSystem">What the session serves.</param>
+    /// <param name="options">How it serves.</param>
+    /// <param name="logger">Where it logs.</param>
+    /// <param name="mount">What names it in metrics and spans (<see cref="FuseTelemetry.MountTag"/>): the mount point, /dev/NAME.</param>
+    public FuseSessionCore(LowLevelFileSystem fileSystem, FuseSessionOptions options, ILogger logger, string mount = "")
     {
+        Metrics = new FuseMetrics(mount);
         _options = options;
         Owner = Libc.geteuid();
         _logger = logger;
@@ -49,6 +54,7 @@ internal sealed partial class FuseSessionCore
     /// <summary>Requests whose handlers are running asynchronously now.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
     public FuseDispatcher Dispatcher { get; }
+    public FuseMetrics Metrics { get; }
     public ILogger Logger => _logger;
     public bool Initialized => _initialized;
     public Task InitCompleted => _initDone.Task;
@@ -164,7 +170,7 @@ internal sealed partial class FuseSessionCore
     /// <summary>Capabilities asked for unless the file system changes <see cref="FuseConnection.Want"/>.</summary>
     private static InitFlags DefaultWant(LowLevelFileSystem fs)
     {
-        var want = InitFlags.AsyncRead | InitFlags.BigWrites | InitFlags.AtomicOTrunc | InitFlags.AutoInvalData
+        var want = InitFlags.AsyncRead | InitFlags.BigWrites | InitFlags.AutoInvalData
             | InitFlags.AsyncDio | InitFlags.ParallelDirops | InitFlags.MaxPages | InitFlags.HasIoctlDir
             | InitFlags.SetxattrExt | InitFlags.InitExt | InitFlags.DoReaddirplus | InitFlags.ReaddirplusAuto
             | InitFlags.DirectIoAllowMmap | InitFlags.HasExpireOnly | InitFlags.CreateSuppGroup;
@@ -172,6 +178,8 @@ internal sealed partial class FuseSessionCore
         // (FuseContext.IsInGroup reads it). Not HANDLE_KILLPRIV(_V2): then the kernel clears suid/sgid itself
         // (with a SETATTR) on writes, truncates and chown by unprivileged callers, instead of leaving it to every
         // file system; file systems that check permissions themselves ask for V2 (see Permissions).
+        // Atomic O_TRUNC only as declared: a file system that ignores the open flags would keep the old bytes.
+        if (fs.TruncatesOnOpen) want |= InitFlags.AtomicOTrunc;
         // Locks only as declared: a kind handed to a file system that does not serve it would fail for every client.
         var locks = fs.ServedLocks;
         if ((locks & LockKinds.Posix) != 0) want |= InitFlags.PosixLocks;

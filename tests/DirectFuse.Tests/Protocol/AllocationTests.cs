@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Reflection;
 using System.Text;
 using DirectFuse.Protocol;
@@ -10,6 +11,7 @@ namespace DirectFuse.Tests.Protocol;
 /// The dispatcher's hot path must not allocate when handlers complete synchronously: requests are parsed in
 /// place, replies built in the request's own buffer, and nothing is boxed.
 /// </summary>
+[Collection(DirectFuse.Tests.Observability.GlobalListeners.Name)]
 public sealed class AllocationTests
 {
     private const int Warmup = 300;
@@ -56,7 +58,37 @@ public sealed class AllocationTests
     }
 
     [Fact]
-    public void Synchronous_hot_path_allocates_nothing()
+    public void Synchronous_hot_path_allocates_nothing() => AssertHotPathAllocatesNothing();
+
+    /// <summary>
+    /// With a <see cref="MeterListener"/> enabled on every DirectFuse instrument the hot path still allocates
+    /// nothing: tags are built once per session, measurements pass them as spans.
+    /// </summary>
+    [Fact]
+    public void Synchronous_hot_path_allocates_nothing_while_metrics_are_collected()
+    {
+        long requests = 0, measurements = 0;
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == FuseTelemetry.MeterName) l.EnableMeasurementEvents(instrument);
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            Interlocked.Increment(ref measurements);
+            if (instrument.Name == "directfuse.requests") Interlocked.Add(ref requests, value);
+        });
+        listener.SetMeasurementEventCallback<double>((_, _, _, _) => Interlocked.Increment(ref measurements));
+        listener.Start();
+        AssertHotPathAllocatesNothing();
+        // Every request was counted, and timed, counted active, and (READ, WRITE) its bytes.
+        Assert.True(requests >= HotRequests().Count * (Warmup + Measured), $"{requests} requests counted");
+        Assert.True(measurements >= 4 * requests, $"{measurements} measurements for {requests} requests");
+    }
+
+    private static void AssertHotPathAllocatesNothing()
     {
         var fs = new TestFileSystem { RecordForgets = false };
         using var k = FakeKernel.StartInitialized(fs);
