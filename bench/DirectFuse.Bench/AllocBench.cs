@@ -26,14 +26,17 @@ internal static unsafe class AllocBench
     {
         int requests = int.Parse(Program.Option(args, "--requests", "100000"));
         int runs = int.Parse(Program.Option(args, "--runs", "5"));
+        string telemetry = Program.Option(args, "--telemetry", "none");
+        using var listener = TelemetryListener.Start(telemetry);
+        string suffix = telemetry == "none" ? "" : "+" + telemetry;
         string dir = Path.Combine(Path.GetTempPath(), $"directfuse-bench-alloc-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         try
         {
             File.WriteAllBytes(Path.Combine(dir, "f"), new byte[1 << 20]);
-            Measure("null", new NullFileSystem(), requests, runs);
-            Measure("loopback", new LoopbackFileSystem(dir, new LoopbackOptions { UsePassthrough = false }), requests, runs);
-            MeasureRaw(requests, runs);
+            Measure("null" + suffix, new NullFileSystem(), requests, runs);
+            Measure("loopback" + suffix, new LoopbackFileSystem(dir, new LoopbackOptions { UsePassthrough = false }), requests, runs);
+            if (telemetry == "none") MeasureRaw(requests, runs);
         }
         finally
         {

@@ -7,7 +7,8 @@ namespace DirectFuse.Bench;
 /// <c>RESULT &lt;workload&gt; &lt;contender&gt; &lt;value&gt; &lt;unit&gt;</c>; the driver collects the runs and takes medians.
 /// </summary>
 /// <remarks>
-///   alloc  [--requests N] [--runs R]                               server cost per request against a fake kernel
+///   alloc  [--requests N] [--runs R] [--telemetry none|metrics|traces]  server cost per request against a fake kernel,
+///          optionally with a listener on the DirectFuse meter (metrics) or also sampling every request's span (traces)
 ///   fmmap  MOUNTDIR HELPER [--size BYTES] [--runs R] [--sync-size BYTES]   direct mmap vs memfd, page-cache store/retrieve
 /// </remarks>
 public static class Program

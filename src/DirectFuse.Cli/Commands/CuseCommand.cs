@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.RegularExpressions;
 using DirectFuse.Cuse;
 using DirectFuse.Examples.OssDsp;
+using DirectFuse.Session;
 using DirectFuse.Transport;
 
 namespace DirectFuse.Cli.Commands;
@@ -37,10 +38,12 @@ internal static partial class CuseCommand
             using var signals = new ShutdownSignals();
             using var sink = new WavSink(Path.GetFullPath(result.GetRequiredValue(wav)));
             using var dsp = new OssDspDevice(sink, mmap: false);
+            // Warnings and errors (a failing handler) on standard error, as for a mount.
+            using var loggerFactory = new Output.CliLoggerFactory(Microsoft.Extensions.Logging.LogLevel.Warning);
             CuseSession session;
             try
             {
-                session = CuseSession.Start(dsp, new CuseDeviceInfo(device));
+                session = CuseSession.Start(dsp, new CuseDeviceInfo(device), new FuseSessionOptions { LoggerFactory = loggerFactory });
             }
             catch (MountException e)
             {

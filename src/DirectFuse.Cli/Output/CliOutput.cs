@@ -8,7 +8,8 @@ namespace DirectFuse.Cli.Output;
 
 /// <summary>
 /// Every line the command prints: information on standard output, warnings and errors on standard error, log
-/// lines (the engine's, and one per request with --debug) on standard output. A stream connected to the journal
+/// lines (the engine's, and one per request with --debug) on standard output, but the engine's warnings and
+/// errors on standard error. A stream connected to the journal
 /// gets sd-daemon(3) lines instead: a <c>&lt;N&gt;</c> syslog priority first, no timestamp (journald adds one),
 /// no colour, and one line per message (a message's line breaks become spaces).
 /// </summary>
@@ -69,12 +70,13 @@ internal static partial class CliOutput
     }
 
     /// <summary>
-    /// A log line of <paramref name="category"/>: on standard output, but on standard error in a daemon that is
-    /// not ready yet, whose standard error is what reaches the command that started it.
+    /// A log line of <paramref name="category"/>: warnings and errors (a failing handler, a refused reply) on
+    /// standard error, other lines on standard output; everything on standard error in a daemon that is not
+    /// ready yet, whose standard error is what reaches the command that started it.
     /// </summary>
     public static void Log(LogLevel level, string category, EventId eventId, string message, Exception? exception)
     {
-        var (writer, journal) = DaemonChild.IsActive ? (s_stderr, s_errIsJournal) : (s_info, s_infoIsJournal);
+        var (writer, journal) = DaemonChild.IsActive || level >= LogLevel.Warning ? (s_stderr, s_errIsJournal) : (s_info, s_infoIsJournal);
         if (journal)
         {
             string text = exception is null ? message : $"{message}: {exception}";

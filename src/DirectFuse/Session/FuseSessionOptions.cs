@@ -21,7 +21,11 @@ public sealed record FuseSessionOptions
     /// below 1 count as 1. See docs/operations.md, "Request memory", for what happens at the cap.
     /// </summary>
     public int MaxPendingRequests { get; init; } = 4096;
-    /// <summary>Log one line per request (opcode, node, uid, pid, result) at Information level.</summary>
+    /// <summary>
+    /// Log one line per request (unique id, opcode, node, uid, pid, result) at Information level, through
+    /// <see cref="LoggerFactory"/> (category "DirectFuse"): with the default factory, which discards everything,
+    /// nothing is printed.
+    /// </summary>
     public bool Debug { get; init; }
     /// <summary>Capabilities to ask for in addition to the defaults (the file system's Init can still change them).</summary>
     public InitFlags ExtraCapabilities { get; init; }
@@ -37,5 +41,12 @@ public sealed record FuseSessionOptions
     public bool UseIoUring { get; init; }
     /// <summary>How long <see cref="FuseSession.Mount"/> waits for the kernel's INIT.</summary>
     public TimeSpan InitTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// Where the session logs (category "DirectFuse"): a handler that throws (answered EIO or its
+    /// <see cref="FuseException"/>'s errno) at Error with the opcode, node and exception; malformed requests and
+    /// refused replies at Warning; mount, INIT and transport at Information. The default discards everything;
+    /// with Microsoft.Extensions.Logging.Console, <c>LoggerFactory = LoggerFactory.Create(b =&gt; b.AddConsole())</c>
+    /// prints it.
+    /// </summary>
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 }
