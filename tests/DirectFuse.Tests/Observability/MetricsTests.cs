@@ -34,6 +34,31 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public void Direct_mmap_address_spaces_report_reserved_and_resident_bytes()
+    {
+        string name = "test-space-" + Guid.NewGuid();
+        using var space = new DirectFuse.DirectMmap.MmapAddressSpace(new DirectFuse.DirectMmap.MmapAddressSpaceOptions { Name = name });
+        var region = space.CreateRegion(4 * DirectFuse.DirectMmap.MmapAddressSpace.PageSize);
+        var seen = new Dictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == FuseTelemetry.MeterName && instrument.Name.StartsWith("directfuse.mmap.")) l.EnableMeasurementEvents(instrument);
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+                if (tag.Key == FuseTelemetry.AddressSpaceTag && (string?)tag.Value == name) seen[instrument.Name] = value;
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        Assert.Equal(region.Size, seen["directfuse.mmap.reserved"]);
+        Assert.Equal(space.Usage.Resident, seen["directfuse.mmap.resident"]);
+    }
+
+    [Fact]
     public void Each_request_is_a_span_named_after_its_opcode_with_the_errno_of_a_failure()
     {
         using var m = TempMount.Create(new MemFileSystem());
