@@ -67,7 +67,7 @@ public static class FuseMountServiceCollectionExtensions
     private static IServiceCollection Add(IServiceCollection services, FuseMountOptions options, Func<IServiceProvider, LowLevelFileSystem> fileSystem)
     {
         if (string.IsNullOrWhiteSpace(options.MountPoint))
-            throw new ArgumentException("FuseMountOptions.MountPoint is required", nameof(options));
+            throw new ArgumentException("FuseMountOptions.MountPoint is required: set it in configure", "configure");
         // Not AddHostedService: it adds one service per implementation type, and every call here is a mount of its own.
         services.AddSingleton<IHostedService>(provider => new FuseMountService(options, () => fileSystem(provider),
             provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance, provider.GetService<IHostApplicationLifetime>()));
