@@ -10,6 +10,7 @@ namespace DirectFuse.Tests.Packaging;
 /// Slow (a full pack and restore, one to two minutes): <c>--filter Category!=Packaging</c> leaves it out.
 /// </summary>
 [Trait("Category", "Packaging")]
+[Collection(nameof(PackageTests))]
 public sealed class PackageTests(PackagedFeed packed) : IClassFixture<PackagedFeed>
 {
     [PackagingFact]
@@ -191,6 +192,12 @@ public sealed class PackageTests(PackagedFeed packed) : IClassFixture<PackagedFe
 
     private static string? Element(XElement metadata, string name) => metadata.Elements().SingleOrDefault(e => e.Name.LocalName == name)?.Value;
 }
+
+/// <summary>
+/// The packaging tests run alone, after the others: two cores busy building would starve the tests that measure time.
+/// </summary>
+[CollectionDefinition(nameof(PackageTests), DisableParallelization = true)]
+public sealed class PackageTestsCollection;
 
 /// <summary>
 /// A packaging test: in the suite's /dev/fuse pass only (packaging does not depend on the transport, and the pack takes
