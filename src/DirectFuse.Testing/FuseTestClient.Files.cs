@@ -50,11 +50,14 @@ public partial class FuseTestClient
     /// <param name="nodeId">The file.</param>
     /// <param name="handle">The open file's handle.</param>
     /// <param name="offset">Where to write.</param>
-    /// <param name="data">The bytes; at most <see cref="FuseTestKernelOptions.MaxWrite"/>.</param>
+    /// <param name="data">The bytes; at most <see cref="FuseTestKernel.MaxWrite"/>.</param>
     /// <param name="cancellationToken">Interrupts the request.</param>
     /// <returns>How many bytes the file system wrote, or the errno.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="data"/> is larger than max_write: the kernel splits such writes.</exception>
     public Task<FuseReply<int>> WriteAsync(ulong nodeId, ulong handle, long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
+        if ((uint)data.Length > _connection.MaxWrite)
+            throw new ArgumentOutOfRangeException(nameof(data), data.Length, $"A WRITE carries at most max_write ({_connection.MaxWrite}) bytes; the kernel splits larger writes.");
         var args = new WireWriter().U64(handle).U64((ulong)offset).U32((uint)data.Length).U32(0).U64(0).U32(0).U32(0).Bytes(data.Span);
         return CallAsync(Opcodes.Write, nodeId, args, Describe(Opcodes.Write, nodeId, $"of {data.Length} bytes at {offset} on node {nodeId}"),
             p => (int)U32(p, 0), cancellationToken);

@@ -116,7 +116,7 @@ public sealed class FuseTestKernel : FuseTestClient, IAsyncDisposable, IDisposab
         ulong flags = U32(p, 12);
         if ((flags & (1UL << 30)) != 0 && p.Length >= 36) flags |= (ulong)U32(p, 32) << 32;
         _connection.Negotiated = flags & Offered;
-        MaxWrite = U32(p, 20);
+        MaxWrite = _connection.MaxWrite = U32(p, 20);
         // Like a mount: nothing is sent until the engine has taken its own INIT reply.
         try
         {

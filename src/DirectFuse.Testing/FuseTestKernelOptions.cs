@@ -12,7 +12,11 @@ public sealed record FuseTestKernelOptions
     /// </summary>
     public int Threads { get; init; } = 1;
 
-    /// <summary>The largest WRITE the engine accepts (its request buffers are this plus 4 KiB); at most 1 MiB.</summary>
+    /// <summary>
+    /// The largest WRITE the engine accepts (its request buffers are this plus 4 KiB); at most 1 MiB. Messages cross a
+    /// socketpair whose buffers an unprivileged process cannot raise above net.core.wmem_max (about 208 KiB by
+    /// default), so without CAP_NET_ADMIN keep WRITEs and READs below that; the default, 128 KiB, always fits.
+    /// </summary>
     public uint MaxWrite { get; init; } = 128 * 1024;
 
     /// <summary>How long a request may go unanswered before the call throws <see cref="TimeoutException"/> (a real kernel would wait forever).</summary>

@@ -40,6 +40,10 @@ internal sealed partial class KernelConnection : IDisposable
         if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_SEQPACKET | Libc.SOCK_CLOEXEC, 0, sv) != 0)
             throw new IOException($"socketpair failed: {Errno.Last}");
         _kernelFd = sv[0];
+        // A message must fit the sender's buffer: large WRITEs one way, large READ replies the other.
+        int room = (int)Math.Clamp(options.MaxWrite, 4096u, 1u << 20) * 2 + 64 * 1024;
+        WidenSendBuffer(sv[0], room);
+        WidenSendBuffer(sv[1], room);
         Channel = new FuseChannel(sv[1], "test kernel");
         var sessionOptions = new FuseSessionOptions { MaxWrite = options.MaxWrite, Threads = Math.Max(1, options.Threads), Debug = options.Debug };
         Core = new FuseSessionCore(fileSystem, sessionOptions, Faults) { ControlChannel = Channel };
@@ -56,6 +60,8 @@ internal sealed partial class KernelConnection : IDisposable
     public NodeTypes Nodes { get; } = new();
     /// <summary>The capabilities INIT negotiated (flags, and flags2 shifted up by 32).</summary>
     public ulong Negotiated { get; set; }
+    /// <summary>The engine's max_write from INIT: the kernel never sends a larger WRITE.</summary>
+    public uint MaxWrite { get; set; }
     public TimeSpan ReplyTimeout => _options.ReplyTimeout;
 
     /// <summary>The notifications received so far, taken out of the queue.</summary>
@@ -88,7 +94,7 @@ internal sealed partial class KernelConnection : IDisposable
         }
         RawReply reply;
         // As the kernel does when a waiting caller gets a signal: INTERRUPT, then wait for the reply (EINTR, usually).
-        using (cancellationToken.Register(() => SendInterrupt(unique, caller)))
+        using (cancellationToken.Register(() => SendInterrupt(unique)))
         {
             try
             {
@@ -112,12 +118,13 @@ internal sealed partial class KernelConnection : IDisposable
         Write(Request(opcode, NextUnique(), nodeId, args, caller));
     }
 
-    private void SendInterrupt(ulong unique, FuseCaller caller)
+    /// <summary>INTERRUPT as fuse_read_interrupt builds it: its own unique is the request's with bit 0 set; no node, no caller.</summary>
+    private void SendInterrupt(ulong unique)
     {
         if (_closing || !_pending.ContainsKey(unique)) return;
         try
         {
-            Write(Request(Opcodes.Interrupt, unique | InterruptBit, 0, new WireWriter().U64(unique).ToArray(), caller));
+            Write(Request(Opcodes.Interrupt, unique | InterruptBit, 0, new WireWriter().U64(unique).ToArray(), default));
         }
         catch (IOException)
         {
@@ -164,7 +171,8 @@ internal sealed partial class KernelConnection : IDisposable
 
     private unsafe void ReadReplies()
     {
-        var buffer = GC.AllocateUninitializedArray<byte>((int)_options.MaxWrite + 64 * 1024, pinned: true);
+        // Larger than any reply the engine builds (max_write, clamped to 1 MiB, plus 4 KiB): a short read would cut one.
+        var buffer = GC.AllocateUninitializedArray<byte>((int)Math.Clamp(_options.MaxWrite, 4096u, 1u << 20) + 64 * 1024, pinned: true);
         var pfd = new Libc.PollFd { Fd = _kernelFd, Events = Libc.POLLIN };
         while (!_closing)
         {
@@ -218,7 +226,7 @@ internal sealed partial class KernelConnection : IDisposable
             Stray($"the reply to the INTERRUPT of unique {unique} has {length - WireReader.OutHeaderSize} bytes of payload: the kernel refuses it with EINVAL");
         // EAGAIN: the engine had not seen the request yet; the kernel queues the INTERRUPT again.
         else if (error == -EAGAIN && _pending.TryGetValue(unique, out _))
-            _ = Task.Delay(10).ContinueWith(_ => SendInterrupt(unique, default), TaskScheduler.Default);
+            _ = Task.Delay(10).ContinueWith(_ => SendInterrupt(unique), TaskScheduler.Default);
         else if (error != -EAGAIN && error != -ENOSYS && error != 0)
             Stray($"the INTERRUPT of unique {unique} was answered {error}; only EAGAIN and ENOSYS mean anything to the kernel");
     }
@@ -249,6 +257,19 @@ internal sealed partial class KernelConnection : IDisposable
         if (stopped) Channel.Dispose();
         else Faults.Add(new Fault("the engine's workers did not stop within 10 s of the connection closing", null, IsProtocolViolation: false));
     }
+
+    /// <summary>
+    /// SO_SNDBUFFORCE where permitted (CAP_NET_ADMIN), else SO_SNDBUF, which net.core.wmem_max caps (about 208 KiB
+    /// by default): without privilege, messages larger than that cannot be sent (see <see cref="FuseTestKernelOptions.MaxWrite"/>).
+    /// </summary>
+    private static unsafe void WidenSendBuffer(int fd, int size)
+    {
+        const int SolSocket = 1, SoSndBuf = 7, SoSndBufForce = 32;
+        if (setsockopt(fd, SolSocket, SoSndBufForce, &size, sizeof(int)) != 0) setsockopt(fd, SolSocket, SoSndBuf, &size, sizeof(int));
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial int setsockopt(int fd, int level, int name, void* value, uint length);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int shutdown(int fd, int how);

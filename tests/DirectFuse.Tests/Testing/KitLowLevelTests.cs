@@ -132,6 +132,37 @@ public sealed class KitLowLevelTests
     }
 
     [Fact]
+    public async Task Concurrent_calls_on_several_workers_each_get_their_own_reply()
+    {
+        await using var kernel = await FuseTestKernel.StartAsync(new MemFileSystem(), new FuseTestKernelOptions { Threads = 3, Caller = FuseCaller.Root });
+        var made = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => kernel.MkdirAsync(Root, $"d{i}")));
+        var found = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => kernel.LookupAsync(Root, $"d{i}")));
+        Assert.Equal(made.Select(r => r.Value.NodeId), found.Select(r => r.Value.NodeId));
+        Assert.Equal(40, made.Select(r => r.Value.NodeId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_write_larger_than_max_write_is_refused_before_it_is_sent()
+    {
+        await using var kernel = await Start();
+        var file = (await kernel.CreateAsync(Root, "big")).Value;
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => kernel.WriteAsync(file.Entry.NodeId, file.File.Handle, 0, new byte[kernel.MaxWrite + 1]));
+        Assert.Equal((int)kernel.MaxWrite, (await kernel.WriteAsync(file.Entry.NodeId, file.File.Handle, 0, new byte[kernel.MaxWrite])).Value);
+    }
+
+    [Fact]
+    public async Task One_MiB_writes_and_reads_cross_the_socketpair_as_root()
+    {
+        if (DirectFuse.Interop.Libc.geteuid() != 0) return; // larger socket buffers need CAP_NET_ADMIN; the suite runs as root
+        await using var kernel = await FuseTestKernel.StartAsync(new MemFileSystem(), new FuseTestKernelOptions { MaxWrite = 1 << 20, Caller = FuseCaller.Root });
+        var file = (await kernel.CreateAsync(Root, "big")).Value;
+        var data = new byte[1 << 20];
+        new Random(7).NextBytes(data);
+        Assert.Equal(data.Length, (await kernel.WriteAsync(file.Entry.NodeId, file.File.Handle, 0, data)).Value);
+        Assert.Equal(data, (await kernel.ReadAsync(file.Entry.NodeId, file.File.Handle, 0, data.Length)).Value);
+    }
+
+    [Fact]
     public async Task Raw_requests_reach_the_engine()
     {
         await using var kernel = await Start();
