@@ -214,7 +214,7 @@ internal sealed partial class KernelConnection : IDisposable
             return;
         }
         string? violation = length != (uint)message.Length
-            ? $"the reply header says {length} bytes but {message.Length} were written: the kernel refuses the write with EINVAL and the caller gets EIO"
+            ? $"the reply header says {length} bytes but {message.Length} were written: {ReplyRules.Unmatched}"
             : ReplyRules.Check(call.Opcode, call.Args, error, payload);
         if (violation is not null) call.Completion.TrySetException(new FuseProtocolViolationException(call.Operation, violation));
         else call.Completion.TrySetResult(new RawReply(error, payload.ToArray()));

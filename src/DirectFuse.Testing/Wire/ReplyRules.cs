@@ -13,12 +13,14 @@ internal static class ReplyRules
     /// <summary>The kernel refuses errors outside -511..0 (ERESTARTSYS and above are its own).</summary>
     private const int KernelErrnoLimit = 512;
     private const string Refused = "the kernel refuses the write with EINVAL and the caller gets EIO";
+    /// <summary>Checked before the kernel looks the request up: it stays pending.</summary>
+    public const string Unmatched = "the kernel refuses the write with EINVAL before it finds the request, so the caller waits until the connection is aborted";
 
     /// <summary>Checks the reply's header and size against the request it answers.</summary>
     public static string? Check(uint opcode, ReadOnlySpan<byte> args, int error, ReadOnlySpan<byte> payload)
     {
         if (error > 0 || error <= -KernelErrnoLimit)
-            return $"error {error} is not a negative errno below {KernelErrnoLimit}: {Refused}";
+            return $"error {error} is not a negative errno below {KernelErrnoLimit}: {Unmatched}";
         if (error != 0)
             return payload.Length == 0 ? null : $"an error reply ({error}) carries {payload.Length} bytes of payload: {Refused}";
         return opcode switch

@@ -35,6 +35,9 @@ public sealed class KitViolationTests
         public override ValueTask<Result<EntryReply>> MkDirAsync(FuseContext context, NodeId parent, FileName name, uint mode, CancellationToken cancellationToken) =>
             new(Entry(1, StatMode.Directory | 0x1ED)); // the root's id for a new directory
 
+        public override ValueTask<Errno> UnlinkAsync(FuseContext context, NodeId parent, FileName name, CancellationToken cancellationToken) =>
+            new(new Errno(600)); // no errno the kernel takes
+
         public override ValueTask<Result<int>> ReadAsync(FuseContext context, NodeId node, FileHandle handle, long offset, Memory<byte> buffer, CancellationToken cancellationToken) =>
             new(buffer.Length + 1); // claims more than the buffer holds
 
@@ -70,6 +73,15 @@ public sealed class KitViolationTests
         await using var kernel = await FuseTestKernel.StartAsync(new BuggyFileSystem());
         var e = await Assert.ThrowsAsync<FuseProtocolViolationException>(() => kernel.MkdirAsync(Root, "d"));
         Assert.Contains("root's node id", e.Message);
+    }
+
+    [Fact]
+    public async Task An_errno_out_of_the_kernels_range_is_a_protocol_violation()
+    {
+        await using var kernel = await FuseTestKernel.StartAsync(new BuggyFileSystem());
+        var e = await Assert.ThrowsAsync<FuseProtocolViolationException>(() => kernel.UnlinkAsync(Root, "x"));
+        Assert.Contains("error -600", e.Message);
+        Assert.Contains("waits until the connection is aborted", e.Message);
     }
 
     [Fact]
