@@ -15,8 +15,7 @@ public sealed class PackagedFeed : IDisposable
     [
         "DirectFuse",
         "DirectFuse.Hosting",
-        // Packed and installed from the moment its project exists; once it does, this can be a plain entry.
-        .. OptionalLibrary("DirectFuse.Testing"),
+        "DirectFuse.Testing",
     ];
 
     /// <summary>The dotnet tool package.</summary>
@@ -92,9 +91,6 @@ public sealed class PackagedFeed : IDisposable
             TimeSpan.FromMinutes(8), ownCache: false).EnsureSuccess("dotnet pack");
         return feed;
     }
-
-    private static IEnumerable<string> OptionalLibrary(string id) =>
-        File.Exists(Path.Combine(CliProcess.RepositoryRoot, "src", id, id + ".csproj")) ? [id] : [];
 
     public void Dispose()
     {

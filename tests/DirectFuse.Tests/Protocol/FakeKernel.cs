@@ -164,7 +164,12 @@ internal sealed unsafe partial class FakeKernel : IDisposable
         Assert.True(n >= FuseOutHeader.Size, $"message of {n} bytes is shorter than fuse_out_header");
         var header = MemoryMarshal.Read<FuseOutHeader>(_readBuffer);
         Assert.Equal((uint)n, header.Len);
-        return new FuseMessage(header, _readBuffer.AsSpan(FuseOutHeader.Size, (int)n - FuseOutHeader.Size).ToArray());
+        var payload = _readBuffer.AsSpan(FuseOutHeader.Size, (int)n - FuseOutHeader.Size);
+        // Every reply passes the testing kit's header rules (errno range, no payload with an error); sizes per
+        // opcode are the byte-exact tests' business. Notifications (unique 0) carry a code, not an errno.
+        if (header.Unique != 0 && DirectFuse.Testing.Wire.ReplyRules.Check(0, [], header.Error, payload) is { } violation)
+            Assert.Fail($"reply to unique {header.Unique}: {violation}");
+        return new FuseMessage(header, payload.ToArray());
     }
 
     public FuseMessage Read(int timeoutMs = DefaultTimeoutMs) =>
