@@ -119,6 +119,9 @@ public sealed class PackageTests(PackagedFeed packed) : IClassFixture<PackagedFe
                 await host.StopAsync();
             }
             Console.WriteLine(File.Exists(Path.Combine(mountPoint, "greeting")) ? "still mounted" : "unmounted");
+            // The testing kit from the feed: the same file system, no mount.
+            await using (var kernel = await DirectFuse.Testing.FuseTestKernel.StartAsync(new GreetingFileSystem("hello from the testing kit\n")))
+                Console.Write(System.Text.Encoding.UTF8.GetString((await kernel.ReadFileAsync("/greeting")).Value));
             """);
 
         packed.Dotnet(["build", app, "-c", "Release", "-nologo", "--disable-build-servers", "-v", "quiet", "-clp:ErrorsOnly"], TimeSpan.FromMinutes(4))
@@ -132,7 +135,7 @@ public sealed class PackageTests(PackagedFeed packed) : IClassFixture<PackagedFe
         {
             var ran = Run.Process("dotnet", [Path.Combine(app, "bin", "Release", "net10.0", "app.dll"), mountPoint], TimeSpan.FromSeconds(60));
             ran.EnsureSuccess("the app on the packages");
-            Assert.Equal("hello from the packages\nunmounted\n", ran.StdOut);
+            Assert.Equal("hello from the packages\nunmounted\nhello from the testing kit\n", ran.StdOut);
             Assert.False(Mounts.IsFuseMounted(mountPoint));
         }
         finally
