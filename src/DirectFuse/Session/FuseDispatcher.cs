@@ -136,6 +136,7 @@ internal sealed partial class FuseDispatcher
             LogNoReply(Logger, info.Name);
             r.ReplyError(Errno.EIO);
         }
+        if (!r.RefusedErrno.IsOk) LogRefusedErrno(Logger, info.Name, r.Header.NodeId, r.RefusedErrno.Value);
         r.EndActive();
         Metrics.End(r, info);
         LogDebug(r);
@@ -204,6 +205,9 @@ internal sealed partial class FuseDispatcher
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Opcode} handler completed without a reply; answered EIO")]
     private static partial void LogNoReply(ILogger logger, string opcode);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Opcode} on node {NodeId} answered errno {Errno}, which the kernel refuses (it takes 1..511); answered EIO")]
+    private static partial void LogRefusedErrno(ILogger logger, string opcode, ulong nodeId, int errno);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "unique={Unique} {Opcode} nodeid={NodeId} uid={Uid} pid={Pid} -> {Result}")]
     private static partial void LogRequest(ILogger logger, ulong unique, string opcode, ulong nodeId, uint uid, uint pid, string result);

@@ -86,6 +86,12 @@ internal sealed class FuseRequest
     public int ArgsLength => ArgsEnd - FuseInHeader.Size;
     public bool Replied { get; private set; }
     public Errno ReplyErrno { get; private set; }
+
+    /// <summary>An errno the handler answered that the kernel refuses (not 1..511), sent as EIO instead; Ok if none.</summary>
+    public Errno RefusedErrno { get; private set; }
+
+    // ERESTARTSYS: the kernel takes errors above -512 only.
+    private const uint MaxReplyErrno = 512;
     /// <summary>The unique id a pending INTERRUPT may name; 0 when idle.</summary>
     public ulong ActiveUnique { get; private set; }
     public CancellationToken CancellationToken => _cancellation.Token;
@@ -158,6 +164,7 @@ internal sealed class FuseRequest
         Length = length;
         Replied = false;
         ReplyErrno = Errno.Ok;
+        RefusedErrno = Errno.Ok;
         if (length < FuseInHeader.Size) return false;
         Header = MemoryMarshal.Read<FuseInHeader>(_in.Span);
         ArgsEnd = length - Header.TotalExtLen * 8;
@@ -389,6 +396,14 @@ internal sealed class FuseRequest
     {
         if (Replied) throw new InvalidOperationException($"{Opcode} (unique {Header.Unique}) was answered twice");
         Replied = true;
+        // The kernel drops a reply whose error is outside -511..0 without finding its request, so the caller would
+        // wait until the connection is aborted: such an errno from a handler is answered as EIO (and logged).
+        if ((uint)errno.Value >= MaxReplyErrno)
+        {
+            RefusedErrno = errno;
+            errno = Errno.EIO;
+            payloadLength = 0;
+        }
         ReplyErrno = errno;
         var header = new FuseOutHeader
         {

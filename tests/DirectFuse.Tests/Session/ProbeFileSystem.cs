@@ -25,6 +25,7 @@ internal sealed class ProbeFileSystem : LowLevelFileSystem
         string n = name.ToString();
         if (n == "broken") throw new InvalidOperationException("deliberate handler failure");
         if (n == "denied") throw new FuseException(Errno.EACCES);
+        if (n == "bad-errno") return Done<EntryReply>(new Errno(600)); // beyond what the kernel takes (1..511)
         int index = Array.IndexOf(Names, n);
         if (!parent.IsRoot || index < 0) return Done<EntryReply>(Errno.ENOENT);
         ulong ino = (ulong)index + 2;

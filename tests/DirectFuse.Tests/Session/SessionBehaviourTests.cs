@@ -63,6 +63,9 @@ public sealed class SessionBehaviourTests
         Assert.Contains("Input/output error", broken.StdErr);
         var denied = Run.Process("stat", mount["denied"]);
         Assert.Contains("Permission denied", denied.StdErr);
+        // An errno the kernel would refuse (leaving stat waiting until the connection is aborted) arrives as EIO.
+        var badErrno = Run.Process("stat", mount["bad-errno"]);
+        Assert.Contains("Input/output error", badErrno.StdErr);
         var missing = Run.Process("stat", mount["missing"]);
         Assert.Contains("No such file or directory", missing.StdErr);
         Run.Process("stat", mount["ok"]).EnsureSuccess("stat after failures");

@@ -76,12 +76,21 @@ public sealed class KitViolationTests
     }
 
     [Fact]
-    public async Task An_errno_out_of_the_kernels_range_is_a_protocol_violation()
+    public async Task An_errno_out_of_the_kernels_range_is_answered_eio_and_reported_as_a_fault()
     {
+        // The engine never sends an errno the kernel refuses (its caller would wait until the connection is
+        // aborted): it answers EIO and logs the handler's value, which the kit reports.
         await using var kernel = await FuseTestKernel.StartAsync(new BuggyFileSystem());
-        var e = await Assert.ThrowsAsync<FuseProtocolViolationException>(() => kernel.UnlinkAsync(Root, "x"));
-        Assert.Contains("error -600", e.Message);
-        Assert.Contains("waits until the connection is aborted", e.Message);
+        var e = await Assert.ThrowsAsync<FuseFileSystemFaultException>(() => kernel.UnlinkAsync(Root, "x"));
+        Assert.Contains("errno 600", e.Message);
+        Assert.Contains("UNLINK", e.Message);
+    }
+
+    [Fact]
+    public async Task An_errno_out_of_the_kernels_range_becomes_eio_when_faults_do_not_throw()
+    {
+        await using var kernel = await FuseTestKernel.StartAsync(new BuggyFileSystem(), new FuseTestKernelOptions { ThrowOnFileSystemFault = false });
+        Assert.Equal(Errno.EIO, (await kernel.UnlinkAsync(Root, "x")).Errno);
     }
 
     [Fact]
