@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace DirectFuse.Protocol;
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseOpenIn
+internal struct FuseOpenIn
 {
     public const int Size = 8;
     public uint Flags;
@@ -11,7 +11,7 @@ public struct FuseOpenIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseCreateIn
+internal struct FuseCreateIn
 {
     public const int Size = 16;
     public uint Flags;
@@ -22,7 +22,7 @@ public struct FuseCreateIn
 
 /// <summary><c>struct fuse_open_out</c> (16 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseOpenOut
+internal struct FuseOpenOut
 {
     public const int Size = 16;
     public ulong Fh;
@@ -32,7 +32,7 @@ public struct FuseOpenOut
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseReleaseIn
+internal struct FuseReleaseIn
 {
     public const int Size = 24;
     public ulong Fh;
@@ -42,7 +42,7 @@ public struct FuseReleaseIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseFlushIn
+internal struct FuseFlushIn
 {
     public const int Size = 24;
     public ulong Fh;
@@ -53,7 +53,7 @@ public struct FuseFlushIn
 
 /// <summary><c>struct fuse_read_in</c> (40 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseReadIn
+internal struct FuseReadIn
 {
     public const int Size = 40;
     public ulong Fh;
@@ -67,7 +67,7 @@ public struct FuseReadIn
 
 /// <summary><c>struct fuse_write_in</c> (40 bytes); the data follows.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseWriteIn
+internal struct FuseWriteIn
 {
     public const int Size = 40;
     public ulong Fh;
@@ -80,7 +80,7 @@ public struct FuseWriteIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseWriteOut
+internal struct FuseWriteOut
 {
     public const int Size = 8;
     public uint WriteSize;
@@ -88,7 +88,7 @@ public struct FuseWriteOut
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseFsyncIn
+internal struct FuseFsyncIn
 {
     public const int Size = 16;
     public const uint FlagDataSync = 1;
@@ -99,7 +99,7 @@ public struct FuseFsyncIn
 
 /// <summary><c>struct fuse_file_lock</c> (24 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseFileLock
+internal struct FuseFileLock
 {
     public const int Size = 24;
     public ulong Start;
@@ -109,7 +109,7 @@ public struct FuseFileLock
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseLkIn
+internal struct FuseLkIn
 {
     public const int Size = 48;
     public const uint FlagFlock = 1;
@@ -121,7 +121,7 @@ public struct FuseLkIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseFallocateIn
+internal struct FuseFallocateIn
 {
     public const int Size = 32;
     public ulong Fh;
@@ -132,7 +132,7 @@ public struct FuseFallocateIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseLseekIn
+internal struct FuseLseekIn
 {
     public const int Size = 24;
     public ulong Fh;
@@ -142,7 +142,7 @@ public struct FuseLseekIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseCopyFileRangeIn
+internal struct FuseCopyFileRangeIn
 {
     public const int Size = 56;
     public ulong FhIn;
@@ -155,7 +155,7 @@ public struct FuseCopyFileRangeIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseIoctlIn
+internal struct FuseIoctlIn
 {
     public const int Size = 32;
     public ulong Fh;
@@ -167,7 +167,7 @@ public struct FuseIoctlIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseIoctlIovec
+internal struct FuseIoctlIovec
 {
     public const int Size = 16;
     public ulong Base;
@@ -175,7 +175,7 @@ public struct FuseIoctlIovec
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseIoctlOut
+internal struct FuseIoctlOut
 {
     public const int Size = 16;
     public int Result;
@@ -185,7 +185,7 @@ public struct FuseIoctlOut
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FusePollIn
+internal struct FusePollIn
 {
     public const int Size = 24;
     public const uint FlagScheduleNotify = 1;
@@ -196,7 +196,7 @@ public struct FusePollIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseInterruptIn
+internal struct FuseInterruptIn
 {
     public const int Size = 8;
     public ulong Unique;

@@ -186,17 +186,18 @@ public sealed class DispatchTests
     }
 
     [Theory]
-    [InlineData(FuseOpcode.Read, 20)]
-    [InlineData(FuseOpcode.Write, 39)]
-    [InlineData(FuseOpcode.Open, 4)]
-    [InlineData(FuseOpcode.SetAttr, 80)]
-    [InlineData(FuseOpcode.Release, 8)]
-    [InlineData(FuseOpcode.Lookup, 0)]
-    [InlineData(FuseOpcode.GetXattr, 8)]
-    public void Arguments_shorter_than_the_opcode_struct_get_EINVAL(FuseOpcode opcode, int argLength)
+    [InlineData((uint)FuseOpcode.Read, 20)]
+    [InlineData((uint)FuseOpcode.Write, 39)]
+    [InlineData((uint)FuseOpcode.Open, 4)]
+    [InlineData((uint)FuseOpcode.SetAttr, 80)]
+    [InlineData((uint)FuseOpcode.Release, 8)]
+    [InlineData((uint)FuseOpcode.Lookup, 0)]
+    [InlineData((uint)FuseOpcode.GetXattr, 8)]
+    public void Arguments_shorter_than_the_opcode_struct_get_EINVAL(uint opcode, int argLength)
     {
+        // The opcode as a number: FuseOpcode is internal and a public test method cannot take it.
         using var k = FakeKernel.StartInitialized(new TestFileSystem());
-        var m = k.Call(opcode, 2, new byte[argLength]);
+        var m = k.Call((FuseOpcode)opcode, 2, new byte[argLength]);
         Assert.Equal(-EINVAL, m.Error);
         AssertNextIsServed(k);
     }
