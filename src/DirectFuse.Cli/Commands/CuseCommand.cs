@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text.RegularExpressions;
 using DirectFuse.Cuse;
 using DirectFuse.Examples.OssDsp;
-using DirectFuse.Transport;
+using DirectFuse.Session;
 
 namespace DirectFuse.Cli.Commands;
 

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using DirectFuse.DirectMmap;
 using DirectFuse.Interop;
 using DirectFuse.LowLevel;
-using DirectFuse.Protocol;
 using DirectFuse.Session;
 
 namespace DirectFuse.Devices;
@@ -130,7 +129,7 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
     /// <summary>Truncation (O_TRUNC, as shells' <c>&gt;</c> redirection does) and time updates are accepted and ignored, as a device node does.</summary>
     public override ValueTask<Result<AttrReply>> SetAttrAsync(FuseContext context, NodeId node, SetAttrRequest request, CancellationToken cancellationToken)
     {
-        if (request.Has(SetAttrValid.Mode) || request.Has(SetAttrValid.Uid) || request.Has(SetAttrValid.Gid)) return Done<AttrReply>(Errno.EPERM);
+        if (request.Has(SetAttrFields.Mode) || request.Has(SetAttrFields.Uid) || request.Has(SetAttrFields.Gid)) return Done<AttrReply>(Errno.EPERM);
         return GetAttrAsync(context, node, null, cancellationToken);
     }
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using DirectFuse.LowLevel;
-using DirectFuse.Protocol;
 using DirectFuse.Session;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

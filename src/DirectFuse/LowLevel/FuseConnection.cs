@@ -1,4 +1,3 @@
-using DirectFuse.Protocol;
 using DirectFuse.Session;
 
 namespace DirectFuse.LowLevel;
@@ -42,7 +41,7 @@ public sealed class FuseConnection
     /// (<c>allow_other</c>) and whether the kernel checks permissions first (<c>default_permissions</c>) decide
     /// what a file system that keeps owners must do itself (see <see cref="Permissions"/>).
     /// </summary>
-    public Transport.MountOptions? MountOptions => Core.MountOptions;
+    public Session.MountOptions? MountOptions => Core.MountOptions;
 
     /// <summary>True when other users (with allow_root: root) reach the mount and nothing but the file system checks their permissions.</summary>
     public bool ServerChecksOtherUsers => MountOptions is { DefaultPermissions: false } m && (m.AllowOther || m.AllowRoot);

@@ -41,7 +41,7 @@ public readonly struct FuseContext
     public int FileFlags { get; }
 
     /// <summary>
-    /// On OPEN and CREATE with O_TRUNC, when <see cref="Protocol.InitFlags.HandleKillprivV2"/> is negotiated: the
+    /// On OPEN and CREATE with O_TRUNC, when <see cref="LowLevel.InitFlags.HandleKillprivV2"/> is negotiated: the
     /// caller lacks CAP_FSETID, so emptying the file must also drop its set-user-ID bit (and set-group-ID when
     /// group-executable), as truncate(2) does.
     /// </summary>

@@ -1,5 +1,3 @@
-using DirectFuse.Protocol;
-
 namespace DirectFuse.LowLevel;
 
 /// <summary>

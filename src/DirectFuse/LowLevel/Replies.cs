@@ -114,7 +114,7 @@ public readonly record struct IoctlReply(int Result, int OutLength);
 /// <summary>Values of a SETATTR request; <see cref="Valid"/> says which are set.</summary>
 public struct SetAttrRequest
 {
-    public SetAttrValid Valid;
+    public SetAttrFields Valid;
     public FileHandle? Handle;
     public long Size;
     public uint Mode;
@@ -125,5 +125,5 @@ public struct SetAttrRequest
     public TimeSpec Ctime;
     public ulong LockOwner;
 
-    public readonly bool Has(SetAttrValid flag) => (Valid & flag) != 0;
+    public readonly bool Has(SetAttrFields flag) => (Valid & flag) != 0;
 }

@@ -65,7 +65,7 @@ internal struct FuseGetAttrIn
 internal struct FuseSetAttrIn
 {
     public const int Size = 88;
-    public SetAttrValid Valid;
+    public uint Valid;
     public uint Padding;
     public ulong Fh;
     public ulong FileSize;

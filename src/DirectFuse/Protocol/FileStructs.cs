@@ -26,8 +26,9 @@ internal struct FuseOpenOut
 {
     public const int Size = 16;
     public ulong Fh;
-    public OpenReplyFlags OpenFlags;
-    /// <summary>With <see cref="OpenReplyFlags.Passthrough"/>: the id from FUSE_DEV_IOC_BACKING_OPEN.</summary>
+    /// <summary><c>FOPEN_*</c> bits (LowLevel.OpenReplyFlags).</summary>
+    public uint OpenFlags;
+    /// <summary>With FOPEN_PASSTHROUGH: the id from FUSE_DEV_IOC_BACKING_OPEN.</summary>
     public int BackingId;
 }
 
@@ -37,7 +38,7 @@ internal struct FuseReleaseIn
     public const int Size = 24;
     public ulong Fh;
     public uint Flags;
-    public ReleaseFlags ReleaseFlags;
+    public uint ReleaseFlags;
     public ulong LockOwner;
 }
 
@@ -73,7 +74,7 @@ internal struct FuseWriteIn
     public ulong Fh;
     public ulong Offset;
     public uint WriteSize;
-    public WriteFlags WriteFlags;
+    public uint WriteFlags;
     public ulong LockOwner;
     public uint Flags;
     public uint Padding;
@@ -159,7 +160,7 @@ internal struct FuseIoctlIn
 {
     public const int Size = 32;
     public ulong Fh;
-    public IoctlFlags Flags;
+    public uint Flags;
     public uint Cmd;
     public ulong Arg;
     public uint InSize;
@@ -179,7 +180,7 @@ internal struct FuseIoctlOut
 {
     public const int Size = 16;
     public int Result;
-    public IoctlFlags Flags;
+    public uint Flags;
     public uint InIovs;
     public uint OutIovs;
 }

@@ -32,7 +32,7 @@ internal struct FuseRename2In
 {
     public const int Size = 16;
     public ulong NewDir;
-    public RenameFlags Flags;
+    public uint Flags;
     public uint Padding;
 }
 

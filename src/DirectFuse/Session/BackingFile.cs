@@ -2,7 +2,7 @@ namespace DirectFuse.Session;
 
 /// <summary>
 /// A file registered with the kernel for passthrough (FUSE_DEV_IOC_BACKING_OPEN). Answer an OPEN with
-/// <see cref="Protocol.OpenReplyFlags.Passthrough"/> and <see cref="Id"/> and the client's reads, writes and
+/// <see cref="LowLevel.OpenReplyFlags.Passthrough"/> and <see cref="Id"/> and the client's reads, writes and
 /// mmaps go straight to this file. Disposing drops the id; files already open on it keep working.
 /// </summary>
 public sealed class BackingFile : IDisposable

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using DirectFuse.Cuse;
+using DirectFuse.LowLevel;
 using DirectFuse.Protocol;
 
 namespace DirectFuse.Session;
@@ -39,7 +40,7 @@ internal sealed partial class FuseDispatcher
         c.KernelMinor = a.Minor;
         c.ProtocolMinor = Math.Min(a.Minor, ProtocolMinor);
         c.MaxWrite = (uint)(d.Core.Pool.InSize - 4096);
-        c.Negotiated = Protocol.InitFlags.None;
+        c.Negotiated = LowLevel.InitFlags.None;
         try
         {
             cuse.CuseInit(c);
@@ -93,7 +94,7 @@ internal sealed partial class FuseDispatcher
             if (ins.Length + outs.Length > MaxIoctlIovecs)
                 throw new InvalidOperationException($"IOCTL retry names {ins.Length + outs.Length} ranges; the kernel allows {MaxIoctlIovecs}");
             var span = payload.Span;
-            var header = new FuseIoctlOut { Flags = Protocol.IoctlFlags.Retry, InIovs = (uint)ins.Length, OutIovs = (uint)outs.Length };
+            var header = new FuseIoctlOut { Flags = (uint)LowLevel.IoctlFlags.Retry, InIovs = (uint)ins.Length, OutIovs = (uint)outs.Length };
             MemoryMarshal.Write(span, in header);
             int at = FuseIoctlOut.Size;
             foreach (var iov in ins.Concat(outs))

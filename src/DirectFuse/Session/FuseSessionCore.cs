@@ -61,7 +61,7 @@ internal sealed partial class FuseSessionCore
     public bool OwnerAndRootOnly => !IsCuse && _options.Mount.AllowRoot;
 
     /// <summary>The options of the mount this session serves; null for a CUSE device.</summary>
-    public Transport.MountOptions? MountOptions => IsCuse ? null : _options.Mount;
+    public MountOptions? MountOptions => IsCuse ? null : _options.Mount;
 
     /// <summary>Why FUSE over io_uring was not negotiated although asked for; null when it was (or not asked for).</summary>
     public string? IoUringRefusal { get; private set; }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DirectFuse.Interop;
+using DirectFuse.Session;
 using Microsoft.Extensions.Logging;
 
 namespace DirectFuse.Transport;

@@ -80,7 +80,7 @@ public sealed class CuseProtocolTests
     }
 
     private static FuseMessage Ioctl(FakeKernel k, ulong fh, uint cmd, ulong arg, byte[] data, uint outSize) =>
-        k.Call(FuseOpcode.Ioctl, 0, new FuseIoctlIn { Fh = fh, Flags = IoctlFlags.Unrestricted, Cmd = cmd, Arg = arg, InSize = (uint)data.Length, OutSize = outSize }, data);
+        k.Call(FuseOpcode.Ioctl, 0, new FuseIoctlIn { Fh = fh, Flags = (uint)IoctlFlags.Unrestricted, Cmd = cmd, Arg = arg, InSize = (uint)data.Length, OutSize = outSize }, data);
 
     [Fact]
     public void Cuse_init_reply_is_cuse_init_out_followed_by_the_device_info_strings()

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using DirectFuse.LowLevel;
 using DirectFuse.Protocol;
 
 namespace DirectFuse.Tests.Protocol;
@@ -113,7 +114,7 @@ public sealed class DispatchTests
 
         byte[] data = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
         var write = k.Call(FuseOpcode.Write, 2,
-            new FuseWriteIn { Fh = 42, Offset = 5, WriteSize = (uint)data.Length, WriteFlags = WriteFlags.Cache }, data);
+            new FuseWriteIn { Fh = 42, Offset = 5, WriteSize = (uint)data.Length, WriteFlags = (uint)WriteFlags.Cache }, data);
         Assert.Equal(0, write.Error);
         Assert.Equal(new ByteWriter().U32(10).U32(0).ToArray(), write.Payload);
         Assert.Equal(5, fs.LastWriteOffset);

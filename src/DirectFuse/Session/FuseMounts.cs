@@ -1,7 +1,8 @@
 using DirectFuse.Interop;
+using DirectFuse.Transport;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace DirectFuse.Transport;
+namespace DirectFuse.Session;
 
 /// <summary>Operations on FUSE mounts that belong to any process (the <c>directfuse unmount</c> command).</summary>
 public static class FuseMounts

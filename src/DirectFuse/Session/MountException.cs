@@ -1,4 +1,4 @@
-namespace DirectFuse.Transport;
+namespace DirectFuse.Session;
 
 /// <summary>A mount that could not be made, with a message fit for a one-line error.</summary>
 public sealed class MountException : Exception
