@@ -68,8 +68,8 @@ public sealed partial class CuseSession : IDisposable
             Libc.close(fd);
             throw new MountException($"eventfd failed: {errno}", errno);
         }
-        var fs = new DeviceFileSystem(device, info);
-        var core = new FuseSessionCore(fs, options, logger) { IsCuse = true };
+        var server = new CuseDeviceServer(device, info);
+        var core = new FuseSessionCore(server.FileSystem, options, logger) { Cuse = server };
         var channel = new FuseChannel(fd, CuseDevice);
         core.ControlChannel = channel;
         var session = new CuseSession(core, channel, stopFd, info, logger);

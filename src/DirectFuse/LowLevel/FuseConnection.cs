@@ -64,7 +64,7 @@ public sealed class FuseConnection
             whyNot = "the kernel offers no FUSE passthrough (needs Linux 6.9+)";
             return false;
         }
-        if (!DirectMmap.Capabilities.HasSysAdmin())
+        if (!Interop.Capabilities.HasSysAdmin())
         {
             whyNot = "registering backing files needs CAP_SYS_ADMIN";
             return false;

@@ -18,6 +18,12 @@ public sealed class BackingFile : IDisposable
 
     public int Id { get; }
 
+    /// <summary>
+    /// True when this process may register backing files: the kernel wants CAP_SYS_ADMIN for
+    /// FUSE_DEV_IOC_BACKING_OPEN, so without it passthrough cannot be used (read from /proc/self/status on each call).
+    /// </summary>
+    public static bool ProcessMayRegister => Interop.Capabilities.HasSysAdmin();
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0) _core.CloseBackingFile(Id);

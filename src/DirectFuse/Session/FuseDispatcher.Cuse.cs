@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using DirectFuse.Cuse;
 using DirectFuse.LowLevel;
 using DirectFuse.Protocol;
 
@@ -19,7 +18,7 @@ internal sealed partial class FuseDispatcher
     internal static ValueTask CuseInit(FuseDispatcher d, FuseRequest r)
     {
         // CUSE_INIT on a FUSE channel, or a second one: a protocol error, and set-up does not run again.
-        if (d.Fs is not ICuseServer cuse || !d.Core.IsCuse || !d.Core.TryBeginInit())
+        if (d.Core.Cuse is not { } cuse || !d.Core.TryBeginInit())
         {
             d.Core.LogUnexpectedInit(r.Opcode.ToString());
             r.ReplyError(EPROTO);
@@ -34,7 +33,6 @@ internal sealed partial class FuseDispatcher
             r.ReplyError(EPROTO);
             return ValueTask.CompletedTask;
         }
-        var info = cuse.DeviceInfo;
         var c = d.Connection;
         c.KernelMajor = a.Major;
         c.KernelMinor = a.Minor;
@@ -54,14 +52,14 @@ internal sealed partial class FuseDispatcher
         {
             Major = ProtocolMajor,
             Minor = ProtocolMinor,
-            Flags = info.UnrestrictedIoctl ? a.Flags & CuseUnrestrictedIoctl : 0,
+            Flags = cuse.UnrestrictedIoctl ? a.Flags & CuseUnrestrictedIoctl : 0,
             // READ replies are built in the reply buffer, which is as large as the request buffer.
             MaxRead = c.MaxWrite,
             MaxWrite = c.MaxWrite,
-            DevMajor = info.DevMajor,
-            DevMinor = info.DevMinor,
+            DevMajor = cuse.DevMajor,
+            DevMinor = cuse.DevMinor,
         };
-        var strings = info.ToInfoBytes();
+        var strings = cuse.DeviceInfoBytes();
         var payload = r.ReplyPayload(CuseInitOut.Size + strings.Length).Span;
         payload[..CuseInitOut.Size].Clear();
         MemoryMarshal.Write(payload, in reply);

@@ -109,7 +109,7 @@ internal sealed partial class FuseDispatcher
     {
         var a = r.Arg<FuseIoctlIn>();
         // CUSE channels with CUSE_UNRESTRICTED_IOCTL: the retry protocol (FuseDispatcher.Cuse.cs).
-        if (((IoctlFlags)a.Flags & IoctlFlags.Unrestricted) != 0 && d.Fs is Cuse.ICuseServer cuse) { await CuseIoctl(d, r, cuse).ConfigureAwait(false); return; }
+        if (((IoctlFlags)a.Flags & IoctlFlags.Unrestricted) != 0 && d.Core.Cuse is { } cuse) { await CuseIoctl(d, r, cuse).ConfigureAwait(false); return; }
         // The kernel sends exactly in_size bytes; out_size is bounded by the reply buffer (ReplyPayload clamps).
         var input = r.ArgBytes(FuseIoctlIn.Size, a.InSize);
         var output = r.ReplyPayload((int)Math.Min(FuseIoctlOut.Size + (long)a.OutSize, int.MaxValue))[FuseIoctlOut.Size..];

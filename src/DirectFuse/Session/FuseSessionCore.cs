@@ -52,7 +52,9 @@ internal sealed partial class FuseSessionCore
     public ILogger Logger => _logger;
     public bool Initialized => _initialized;
     public Task InitCompleted => _initDone.Task;
-    public bool IsCuse { get; init; }
+    /// <summary>The CUSE side of the server when this session serves /dev/cuse (set by the CUSE layer); null for a FUSE mount.</summary>
+    public ICuseServer? Cuse { get; init; }
+    public bool IsCuse => Cuse is not null;
 
     /// <summary>The uid the mount belongs to (the one passed as user_id): this process's effective uid.</summary>
     public uint Owner { get; }

@@ -182,7 +182,7 @@ public sealed class MalformedRequestTests
     public void A_cuse_ioctl_out_size_of_two_to_the_31_or_more_is_bounded_by_the_reply_buffer()
     {
         var logger = new CapturingLogger();
-        using var k = new FakeKernel(new DeviceFileSystem(new NullDevice(), new CuseDeviceInfo("null")), logger: logger, cuse: true);
+        using var k = FakeKernel.ForCuse(new NullDevice(), new CuseDeviceInfo("null"), logger: logger);
         Assert.Equal(0, k.Call(FuseOpcode.CuseInit, 0, Bytes.Of(new CuseInitIn { Major = 7, Minor = 45, Flags = 1 })).Error);
         var open = k.Call(FuseOpcode.Open, 0, new FuseOpenIn { Flags = 2 });
         Assert.Equal(0, open.Error);
