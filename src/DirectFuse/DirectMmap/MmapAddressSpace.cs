@@ -18,6 +18,10 @@ public sealed unsafe class MmapAddressSpace : IDisposable
     private nint _view;
     private bool _disposed;
 
+    /// <summary>
+    /// An empty address space; regions are created on demand. Throws <see cref="ArgumentException"/> for a non-positive
+    /// quota, region size or limit.
+    /// </summary>
     public MmapAddressSpace(MmapAddressSpaceOptions? options = null)
     {
         Options = options ?? new MmapAddressSpaceOptions();
@@ -25,6 +29,7 @@ public sealed unsafe class MmapAddressSpace : IDisposable
             throw new ArgumentException("quota, maximum region size and limit must be positive");
     }
 
+    /// <summary>The quota and limits this space was created with.</summary>
     public MmapAddressSpaceOptions Options { get; }
 
     /// <summary>The page size: sizes and offsets are multiples of it.</summary>
@@ -45,8 +50,13 @@ public sealed unsafe class MmapAddressSpace : IDisposable
     /// <summary>Raised after a region was destroyed (by the server, or after its last user with <see cref="RegionLifetime.FreeAfterLastUser"/>).</summary>
     public event Action<MmapRegion>? RegionDestroyed;
 
+    /// <summary>The live regions, sorted by offset: a snapshot, safe to enumerate while regions come and go.</summary>
     public IReadOnlyList<MmapRegion> Regions => Volatile.Read(ref _sorted);
 
+    /// <summary>
+    /// Region count, bytes reserved against the quota, and bytes resident in memory now (summed over the regions; a
+    /// moment's snapshot).
+    /// </summary>
     public MmapUsage Usage
     {
         get
@@ -358,6 +368,10 @@ public sealed unsafe class MmapAddressSpace : IDisposable
         if (removed) Finish(region);
     }
 
+    /// <summary>
+    /// Destroys every region (their memfds close; clients that mapped them keep their pages) and unmaps the server's
+    /// view. Further calls do nothing.
+    /// </summary>
     public void Dispose()
     {
         MmapRegion[] regions;

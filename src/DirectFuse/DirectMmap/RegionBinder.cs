@@ -36,6 +36,7 @@ public sealed partial class RegionBinder
         space.RegionDestroyed += _mirror.Forget;
     }
 
+    /// <summary>The address space the binder hands regions out of.</summary>
     public MmapAddressSpace AddressSpace { get; }
 
     /// <summary>The mechanism in use; decided in <see cref="Init"/> and lowered to PageCache if the kernel refuses backing files.</summary>

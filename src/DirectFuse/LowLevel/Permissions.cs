@@ -8,7 +8,9 @@ public enum AccessMode
     Exists = 0,
     /// <summary>Execute a file, or search (look names up in) a directory.</summary>
     Execute = 1,
+    /// <summary>Change the contents of a file, or add and remove names in a directory.</summary>
     Write = 2,
+    /// <summary>Read a file, or list a directory.</summary>
     Read = 4,
 }
 
@@ -144,11 +146,6 @@ public static class Permissions
     }
 
     /// <summary>
-    /// The mode after an allowed SETATTR <paramref name="request"/>: a new mode loses set-group-ID unless the
-    /// caller is in the file's (new) group or privileged; chown of a non-directory, and truncation, with
-    /// <see cref="SetAttrFields.KillSuidGid"/> (HANDLE_KILLPRIV_V2) drop set-user-ID and group-executable set-group-ID.
-    /// </summary>
-    /// <summary>
     /// A mode change that only clears set-user-ID and/or set-group-ID, by a caller who may write the file: what
     /// kernels before HANDLE_KILLPRIV_V2 (5.11) send, in the writer's name, before a write or truncation by
     /// someone other than the owner. Linux lets any writer cause it; it only ever takes privileges away.
@@ -162,6 +159,11 @@ public static class Permissions
             && MayAccess(caller, node, AccessMode.Write);
     }
 
+    /// <summary>
+    /// The mode after an allowed SETATTR <paramref name="request"/>: a new mode loses set-group-ID unless the
+    /// caller is in the file's (new) group or privileged; chown of a non-directory, and truncation, with
+    /// <see cref="SetAttrFields.KillSuidGid"/> (HANDLE_KILLPRIV_V2) drop set-user-ID and group-executable set-group-ID.
+    /// </summary>
     public static uint ModeAfterSetAttr(in FuseContext caller, Ownership node, in SetAttrRequest request)
     {
         uint mode = node.Mode;

@@ -16,6 +16,10 @@ public sealed class BackingFile : IDisposable
         Id = id;
     }
 
+    /// <summary>
+    /// The kernel's id for the backing file: put it in <see cref="LowLevel.OpenReply.BackingId"/>. Valid until
+    /// disposed.
+    /// </summary>
     public int Id { get; }
 
     /// <summary>
@@ -24,10 +28,15 @@ public sealed class BackingFile : IDisposable
     /// </summary>
     public static bool ProcessMayRegister => Interop.Capabilities.HasSysAdmin();
 
+    /// <summary>
+    /// Unregisters the backing file (FUSE_DEV_IOC_BACKING_CLOSE). Files already opened with it keep working; later
+    /// opens cannot name it. Further calls do nothing.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0) _core.CloseBackingFile(Id);
     }
 
+    /// <summary>The id, for logs.</summary>
     public override string ToString() => $"backing file {Id}";
 }

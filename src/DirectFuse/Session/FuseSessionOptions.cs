@@ -9,6 +9,7 @@ namespace DirectFuse.Session;
 /// <summary>How a session mounts and serves.</summary>
 public sealed record FuseSessionOptions
 {
+    /// <summary>The mount options (the <c>-o</c> list); libfuse's defaults (nosuid, nodev) unless set.</summary>
     public MountOptions Mount { get; init; } = new();
     /// <summary>Worker threads, each on its own cloned /dev/fuse fd.</summary>
     public int Threads { get; init; } = Math.Max(2, Environment.ProcessorCount);
@@ -38,5 +39,6 @@ public sealed record FuseSessionOptions
     public bool UseIoUring { get; init; }
     /// <summary>How long <see cref="FuseSession.Mount"/> waits for the kernel's INIT.</summary>
     public TimeSpan InitTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Where the session logs (refused requests, handler exceptions, set-up); nothing by default.</summary>
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 }
