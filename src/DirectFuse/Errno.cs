@@ -17,7 +17,7 @@ public readonly record struct Errno(int Value)
     public static readonly Errno EIO = new(5);
     /// <summary>No such device or address.</summary>
     public static readonly Errno ENXIO = new(6);
-    /// <summary>Argument list too long (also: an extended attribute list too large for the caller's buffer).</summary>
+    /// <summary>Argument list too long; for extended attributes, a value or list larger than the kernel allows.</summary>
     public static readonly Errno E2BIG = new(7);
     /// <summary>Bad file handle: the open file is unknown or not open for this operation.</summary>
     public static readonly Errno EBADF = new(9);

@@ -25,9 +25,12 @@ public struct FileAttr
     public uint Uid;
     /// <summary>Owner's group id.</summary>
     public uint Gid;
-    /// <summary>For a device node: its device number as makedev(3) encodes it (st_rdev); 0 otherwise.</summary>
+    /// <summary>
+    /// For a device node: its device number in the kernel's 32-bit encoding, (minor &amp; 0xff) | (major &lt;&lt; 8) |
+    /// ((minor &amp; ~0xff) &lt;&lt; 12), as for st_rdev; 0 otherwise.
+    /// </summary>
     public uint Rdev;
-    /// <summary>Preferred I/O size in bytes (st_blksize); 0 lets the kernel use the page size.</summary>
+    /// <summary>Preferred I/O size in bytes (st_blksize); 0 reports the mount's block size.</summary>
     public uint BlkSize;
 
     internal readonly void WriteTo(ref FuseAttr a)

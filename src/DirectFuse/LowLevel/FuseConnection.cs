@@ -40,7 +40,7 @@ public sealed class FuseConnection
     public uint MaxWrite { get; set; }
     /// <summary>Maximum bytes per READ (the mount's max_read, or max_pages pages).</summary>
     public uint MaxRead { get; internal set; }
-    /// <summary>Most pages in one request (FUSE_MAX_PAGES); set from <see cref="MaxWrite"/> when 0.</summary>
+    /// <summary>Most pages in one request (FUSE_MAX_PAGES): <see cref="MaxWrite"/> in pages before <see cref="LowLevelFileSystem.Init"/>, which may lower it; it bounds READ sizes.</summary>
     public ushort MaxPages { get; set; }
     /// <summary>Most background requests (readahead, writeback) the kernel keeps pending at once.</summary>
     public ushort MaxBackground { get; set; } = 64;
