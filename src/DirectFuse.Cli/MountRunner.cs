@@ -5,7 +5,6 @@ using DirectFuse.Cli.Output;
 using DirectFuse.Cli.Systemd;
 using DirectFuse.LowLevel;
 using DirectFuse.Session;
-using DirectFuse.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace DirectFuse.Cli;

@@ -19,7 +19,7 @@ internal sealed unsafe class FuzzKernel : IDisposable
     private readonly List<string> _stopReasons = [];
     private readonly byte[] _readBuffer = GC.AllocateUninitializedArray<byte>(2 << 20, pinned: true);
 
-    public FuzzKernel(LowLevelFileSystem fileSystem, bool cuse, int workers, ILogger logger)
+    public FuzzKernel(LowLevelFileSystem fileSystem, ICuseServer? cuse, int workers, ILogger logger)
     {
         int* sv = stackalloc int[2];
         if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_SEQPACKET | Libc.SOCK_CLOEXEC, 0, sv) != 0)
@@ -29,7 +29,7 @@ internal sealed unsafe class FuzzKernel : IDisposable
         Core = new FuseSessionCore(fileSystem, new FuseSessionOptions { MaxWrite = MaxWrite, Threads = workers }, logger)
         {
             ControlChannel = Channel,
-            IsCuse = cuse,
+            Cuse = cuse,
         };
         for (int i = 0; i < workers; i++)
         {

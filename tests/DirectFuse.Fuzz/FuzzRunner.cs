@@ -157,7 +157,7 @@ public static class FuzzRunner
         var kernel = new FuzzKernel(fs, cuse, workers: 2, logger);
         try
         {
-            var init = FuzzTargets.InitRequest(cuse);
+            var init = FuzzTargets.InitRequest(cuse is not null);
             Stamp(init, nextUnique += 2);
             history.Add(init);
             kernel.Send(init);

@@ -4,6 +4,7 @@ using DirectFuse.Examples.MemFs;
 using DirectFuse.Examples.OssDsp;
 using DirectFuse.LowLevel;
 using DirectFuse.Protocol;
+using DirectFuse.Session;
 
 namespace DirectFuse.Fuzz;
 
@@ -12,20 +13,21 @@ internal static class FuzzTargets
 {
     public static readonly string[] Names = ["memfs", "device", "cuse"];
 
-    /// <summary>A fresh file system for <paramref name="name"/>, whether its channel is CUSE, and what to dispose after.</summary>
-    public static (LowLevelFileSystem FileSystem, bool Cuse, IDisposable? Owned) Create(string name)
+    /// <summary>A fresh file system for <paramref name="name"/>, its CUSE side when its channel is CUSE, and what to dispose after.</summary>
+    public static (LowLevelFileSystem FileSystem, ICuseServer? Cuse, IDisposable? Owned) Create(string name)
     {
         switch (name)
         {
             case "memfs":
                 // Bounded, so what the fuzzer writes cannot take the machine's memory (memfs answers ENOSPC).
-                return (new MemFileSystem(new MemFileSystemOptions { Capacity = 64L << 20, MaxNodes = 10_000 }), false, null);
+                return (new MemFileSystem(new MemFileSystemOptions { Capacity = 64L << 20, MaxNodes = 10_000 }), null, null);
             case "device":
                 var dsp = new OssDspDevice(new WavSink(null), mmap: true);
-                return (new DeviceFileSystem(dsp), false, dsp);
+                return (new DeviceFileSystem(dsp), null, dsp);
             case "cuse":
                 var cuseDsp = new OssDspDevice(new WavSink(null), mmap: true);
-                return (new DeviceFileSystem(cuseDsp, new CuseDeviceInfo("fuzz-dsp") { UnrestrictedIoctl = true }), true, cuseDsp);
+                var server = new CuseDeviceServer(cuseDsp, new CuseDeviceInfo("fuzz-dsp") { UnrestrictedIoctl = true });
+                return (server.FileSystem, server, cuseDsp);
             default:
                 throw new ArgumentException($"unknown target '{name}' (memfs, device, cuse)", nameof(name));
         }

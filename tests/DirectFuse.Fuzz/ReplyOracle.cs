@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using DirectFuse.LowLevel;
 using DirectFuse.Protocol;
 
 namespace DirectFuse.Fuzz;

@@ -1,4 +1,4 @@
-using DirectFuse.Transport;
+using DirectFuse.Session;
 
 namespace DirectFuse.Cli.Commands;
 

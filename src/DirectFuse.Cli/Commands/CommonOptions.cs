@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DirectFuse.Session;
 
 namespace DirectFuse.Cli.Commands;
 

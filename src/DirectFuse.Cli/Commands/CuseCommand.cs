@@ -3,7 +3,6 @@ using System.Text.RegularExpressions;
 using DirectFuse.Cuse;
 using DirectFuse.Examples.OssDsp;
 using DirectFuse.Session;
-using DirectFuse.Transport;
 
 namespace DirectFuse.Cli.Commands;
 

@@ -140,7 +140,7 @@ internal static partial class DirectMmapCommands
     /// <summary>"passthrough" is what auto picks when it can; asked for explicitly, a missing privilege is an error up front.</summary>
     private static bool CheckMode(string? mode)
     {
-        if (mode != "passthrough" || Capabilities.HasSysAdmin()) return true;
+        if (mode != "passthrough" || BackingFile.ProcessMayRegister) return true;
         MountRunner.Fail("--mmap-mode passthrough needs CAP_SYS_ADMIN (run as root), as FUSE backing files do; use auto or page-cache");
         return false;
     }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using DirectFuse.Transport;
+using DirectFuse.Session;
 
 namespace DirectFuse.Cli.Commands;
 

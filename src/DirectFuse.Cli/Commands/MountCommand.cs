@@ -2,6 +2,7 @@ using System.CommandLine;
 using DirectFuse.Examples.Loopback;
 using DirectFuse.Examples.MemFs;
 using DirectFuse.Examples.OssDsp;
+using DirectFuse.Session;
 
 namespace DirectFuse.Cli.Commands;
 
@@ -62,7 +63,7 @@ internal static class MountCommand
     /// The loopback server acts on the source with its own rights and checks nobody's, so once other users can
     /// reach the mount only the kernel's default_permissions keeps them to what the source's modes allow them.
     /// </summary>
-    private static DirectFuse.Transport.MountOptions CheckedForOtherUsers(DirectFuse.Transport.MountOptions options, bool optedOut)
+    private static DirectFuse.Session.MountOptions CheckedForOtherUsers(DirectFuse.Session.MountOptions options, bool optedOut)
     {
         if (!options.AllowOther || options.DefaultPermissions || optedOut) return options;
         Output.CliOutput.Warn("directfuse: allow_other without default_permissions would let every user act on the source with the server's rights; adding default_permissions (--no-default-permissions to keep it off)");
@@ -91,7 +92,7 @@ internal static class MountCommand
         {
             string given = result.GetRequiredValue(devicePath);
             // /dev/fd/N stays as it is: an inherited, already mounted /dev/fuse, not a path.
-            string path = DirectFuse.Transport.FuseMounts.TryParseDeviceFd(given, out _) ? given : Path.GetFullPath(given);
+            string path = DirectFuse.Session.FuseMounts.TryParseDeviceFd(given, out _) ? given : Path.GetFullPath(given);
             // Before the device file or the WAV file is created.
             if (MountRunner.Check(result, common, path, MountPointKind.File) is { } problem) return MountRunner.Fail(problem);
             if (!result.GetValue(forceAutoUnmount) && AutoUnmountChecks.DeviceRefusal(result.GetValue(common.MountOptions) ?? [], path) is { } refusal)
@@ -114,7 +115,7 @@ internal static class MountCommand
             OssDspDevice? device = null;
             try
             {
-                if (!File.Exists(path) && !DirectFuse.Transport.FuseMounts.TryParseDeviceFd(path, out _)) File.WriteAllBytes(path, []);
+                if (!File.Exists(path) && !DirectFuse.Session.FuseMounts.TryParseDeviceFd(path, out _)) File.WriteAllBytes(path, []);
                 sink = new WavSink(Path.GetFullPath(result.GetRequiredValue(wav)), rawOut);
                 device = new OssDspDevice(sink, mmap: mode != DirectFuse.DirectMmap.DirectMmapMode.None);
                 var host = new DirectFuse.Devices.DeviceFileSystem(device, new DirectFuse.Devices.DeviceHostOptions { MmapMode = mode });

@@ -3,7 +3,7 @@ namespace DirectFuse.Cli.Commands;
 /// <summary>What the command does with a generic <c>-o</c> option.</summary>
 internal enum OptionHandling
 {
-    /// <summary>Honoured by the mount: mount(2)'s flags or data string, or fusermount3 (DirectFuse.Transport.MountOptions).</summary>
+    /// <summary>Honoured by the mount: mount(2)'s flags or data string, or fusermount3 (DirectFuse.Session.MountOptions).</summary>
     Mount,
 
     /// <summary>Honoured by the server itself (threads, debug, behaviour that is always on).</summary>

@@ -1,3 +1,5 @@
+using DirectFuse.Session;
+
 namespace DirectFuse.Cli.Commands;
 
 /// <summary>What the mount point of a subcommand must be.</summary>
@@ -35,7 +37,7 @@ internal static class OptionChecks
     /// </summary>
     public static string? MountPoint(string mountPoint, MountPointKind kind)
     {
-        if (DirectFuse.Transport.FuseMounts.TryParseDeviceFd(mountPoint, out _)) return null;
+        if (DirectFuse.Session.FuseMounts.TryParseDeviceFd(mountPoint, out _)) return null;
         var actual = PathKind.Of(mountPoint);
         if (kind == MountPointKind.Directory)
             return actual switch

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using DirectFuse.DirectMmap;
 
 namespace DirectFuse.Cli.Commands;
@@ -36,7 +35,7 @@ internal static class RegionsCommand
             }
             if (result.GetValue(json))
                 // The default encoder escapes control characters and everything outside ASCII.
-                Console.WriteLine(JsonSerializer.Serialize(report, RegionReportJson.Default.RegionReport));
+                Console.WriteLine(report.ToJson());
             else
                 Print(report);
             return 0;

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using DirectFuse.Transport;
+using DirectFuse.Session;
 
 namespace DirectFuse.Cli.Commands;
 

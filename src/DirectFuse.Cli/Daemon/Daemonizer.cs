@@ -2,7 +2,7 @@ using System.Text;
 using DirectFuse.Cli.Interop;
 using DirectFuse.Cli.Output;
 using DirectFuse.Cli.Systemd;
-using DirectFuse.Transport;
+using DirectFuse.Session;
 
 namespace DirectFuse.Cli.Daemon;
 

@@ -1,6 +1,5 @@
 using DirectFuse.DirectMmap;
 using DirectFuse.LowLevel;
-using DirectFuse.Protocol;
 
 namespace DirectFuse.Examples.Fmmap;
 
@@ -92,7 +91,7 @@ public sealed class FmmapFileSystem : LowLevelFileSystem
     /// <summary>Regions have a fixed size: truncation is refused; other changes are accepted and ignored.</summary>
     public override ValueTask<Result<AttrReply>> SetAttrAsync(FuseContext context, NodeId node, SetAttrRequest request, CancellationToken cancellationToken)
     {
-        if (request.Has(SetAttrValid.Size)) return Done<AttrReply>(Errno.EPERM);
+        if (request.Has(SetAttrFields.Size)) return Done<AttrReply>(Errno.EPERM);
         return GetAttrAsync(context, node, request.Handle, cancellationToken);
     }
 

@@ -1,5 +1,4 @@
 using DirectFuse.LowLevel;
-using DirectFuse.Protocol;
 using Microsoft.Win32.SafeHandles;
 
 namespace DirectFuse.Examples.Loopback;

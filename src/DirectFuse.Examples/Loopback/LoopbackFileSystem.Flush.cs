@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using DirectFuse.LowLevel;
-using DirectFuse.Protocol;
 
 namespace DirectFuse.Examples.Loopback;
 

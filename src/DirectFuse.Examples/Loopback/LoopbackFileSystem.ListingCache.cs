@@ -1,4 +1,4 @@
-using DirectFuse.Protocol;
+using DirectFuse.LowLevel;
 
 namespace DirectFuse.Examples.Loopback;
 

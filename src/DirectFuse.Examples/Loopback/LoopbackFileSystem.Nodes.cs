@@ -1,5 +1,4 @@
 using DirectFuse.LowLevel;
-using DirectFuse.Protocol;
 
 namespace DirectFuse.Examples.Loopback;
 
@@ -33,29 +32,29 @@ public sealed unsafe partial class LoopbackFileSystem
         ProcPath(path.Fd, proc);
         fixed (byte* procPath = proc)
         {
-            if (request.Has(SetAttrValid.Mode))
+            if (request.Has(SetAttrFields.Mode))
             {
                 uint mode = request.Mode & 0xfff;
                 int rc = fd >= 0 ? NativeMethods.fchmod(fd, mode) : NativeMethods.fchmodat(NativeMethods.AT_FDCWD, procPath, mode, 0);
                 if (rc < 0) return Done<AttrReply>(Errno.Last);
             }
-            if (request.Has(SetAttrValid.Uid) || request.Has(SetAttrValid.Gid))
+            if (request.Has(SetAttrFields.Uid) || request.Has(SetAttrFields.Gid))
             {
-                uint uid = request.Has(SetAttrValid.Uid) ? request.Uid : uint.MaxValue;
-                uint gid = request.Has(SetAttrValid.Gid) ? request.Gid : uint.MaxValue;
+                uint uid = request.Has(SetAttrFields.Uid) ? request.Uid : uint.MaxValue;
+                uint gid = request.Has(SetAttrFields.Gid) ? request.Gid : uint.MaxValue;
                 if (NativeMethods.fchownat(path.Fd, EmptyPath, uid, gid, NativeMethods.AT_EMPTY_PATH | NativeMethods.AT_SYMLINK_NOFOLLOW) < 0)
                     return Done<AttrReply>(Errno.Last);
             }
-            if (request.Has(SetAttrValid.Size))
+            if (request.Has(SetAttrFields.Size))
             {
                 int rc = fd >= 0 ? NativeMethods.ftruncate(fd, request.Size) : NativeMethods.truncate(procPath, request.Size);
                 if (rc < 0) return Done<AttrReply>(Errno.Last);
             }
-            if ((request.Valid & (SetAttrValid.Atime | SetAttrValid.Mtime | SetAttrValid.AtimeNow | SetAttrValid.MtimeNow)) != 0)
+            if ((request.Valid & (SetAttrFields.Atime | SetAttrFields.Mtime | SetAttrFields.AtimeNow | SetAttrFields.MtimeNow)) != 0)
             {
                 var times = stackalloc NativeMethods.Timespec[2];
-                times[0] = ToTimespec(request, SetAttrValid.Atime, SetAttrValid.AtimeNow, request.Atime);
-                times[1] = ToTimespec(request, SetAttrValid.Mtime, SetAttrValid.MtimeNow, request.Mtime);
+                times[0] = ToTimespec(request, SetAttrFields.Atime, SetAttrFields.AtimeNow, request.Atime);
+                times[1] = ToTimespec(request, SetAttrFields.Mtime, SetAttrFields.MtimeNow, request.Mtime);
                 int rc = fd >= 0
                     ? NativeMethods.futimens(fd, times)
                     : NativeMethods.utimensat(path.Fd, EmptyPath, times, NativeMethods.AT_EMPTY_PATH | NativeMethods.AT_SYMLINK_NOFOLLOW);
@@ -66,7 +65,7 @@ public sealed unsafe partial class LoopbackFileSystem
         return Done(attr.IsOk ? new AttrReply(attr.Value, _options.AttrTimeout) : (Result<AttrReply>)attr.Error);
     }
 
-    private static NativeMethods.Timespec ToTimespec(in SetAttrRequest request, SetAttrValid set, SetAttrValid now, TimeSpec value) =>
+    private static NativeMethods.Timespec ToTimespec(in SetAttrRequest request, SetAttrFields set, SetAttrFields now, TimeSpec value) =>
         request.Has(now) ? new NativeMethods.Timespec { Nanoseconds = NativeMethods.UTIME_NOW }
         : request.Has(set) ? new NativeMethods.Timespec { Seconds = value.Seconds, Nanoseconds = value.Nanoseconds }
         : new NativeMethods.Timespec { Nanoseconds = NativeMethods.UTIME_OMIT };

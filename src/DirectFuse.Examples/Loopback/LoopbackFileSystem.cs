@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using DirectFuse.LowLevel;
-using DirectFuse.Protocol;
 using Microsoft.Win32.SafeHandles;
 
 namespace DirectFuse.Examples.Loopback;

@@ -1,5 +1,4 @@
 using DirectFuse.LowLevel;
-using DirectFuse.Protocol;
 
 namespace DirectFuse.Examples.MemFs;
 
@@ -79,7 +78,7 @@ public sealed partial class MemFileSystem
     /// <summary>Validates the whole request first, so a refused SETATTR changes nothing.</summary>
     private Errno CheckSetAttr(MemNode n, in FuseContext context, in SetAttrRequest request)
     {
-        if (request.Has(SetAttrValid.Size))
+        if (request.Has(SetAttrFields.Size))
         {
             if (n is MemDirectory) return Errno.EISDIR;
             if (n is not MemFile) return Errno.EINVAL; // growing allocates nothing: the new range is a hole
@@ -95,9 +94,9 @@ public sealed partial class MemFileSystem
         // With FUSE_HANDLE_KILLPRIV_V2 the kernel leaves dropping the privilege bits to us and says when:
         // chown of a non-directory, and truncate by an unprivileged caller.
         n.SetModeKillingPrivileges(Permissions.ModeAfterSetAttr(context, n.Ownership, request));
-        if (request.Has(SetAttrValid.Uid)) n.Uid = request.Uid;
-        if (request.Has(SetAttrValid.Gid)) n.Gid = request.Gid;
-        if (request.Has(SetAttrValid.Size) && n is MemFile file)
+        if (request.Has(SetAttrFields.Uid)) n.Uid = request.Uid;
+        if (request.Has(SetAttrFields.Gid)) n.Gid = request.Gid;
+        if (request.Has(SetAttrFields.Size) && n is MemFile file)
         {
             int before = file.Data.ChunkCount;
             if (request.Size != file.Data.Size)
@@ -107,9 +106,9 @@ public sealed partial class MemFileSystem
             }
             AccountChunks(file, before);
         }
-        if (request.Has(SetAttrValid.Atime)) n.Atime = request.Has(SetAttrValid.AtimeNow) ? now : request.Atime;
-        if (request.Has(SetAttrValid.Mtime)) n.Mtime = request.Has(SetAttrValid.MtimeNow) ? now : request.Mtime;
-        n.Ctime = request.Has(SetAttrValid.Ctime) ? request.Ctime : now;
+        if (request.Has(SetAttrFields.Atime)) n.Atime = request.Has(SetAttrFields.AtimeNow) ? now : request.Atime;
+        if (request.Has(SetAttrFields.Mtime)) n.Mtime = request.Has(SetAttrFields.MtimeNow) ? now : request.Mtime;
+        n.Ctime = request.Has(SetAttrFields.Ctime) ? request.Ctime : now;
     }
 
     public override ValueTask<Result<int>> ReadLinkAsync(FuseContext context, NodeId node, Memory<byte> buffer, CancellationToken cancellationToken)

@@ -1,5 +1,4 @@
 using DirectFuse.LowLevel;
-using DirectFuse.Protocol;
 
 namespace DirectFuse.Examples.MemFs;
 

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using DirectFuse.LowLevel;
-using DirectFuse.Protocol;
 
 namespace DirectFuse.Examples.MemFs;
 

@@ -1,6 +1,5 @@
 using DirectFuse.DirectMmap;
 using DirectFuse.LowLevel;
-using DirectFuse.Protocol;
 
 namespace DirectFuse.Examples.Shmfs;
 
@@ -36,7 +35,7 @@ public sealed partial class ShmFileSystem
 
     public override async ValueTask<Result<AttrReply>> SetAttrAsync(FuseContext context, NodeId node, SetAttrRequest r, CancellationToken cancellationToken)
     {
-        if (r.Has(SetAttrValid.Size)) await WaitForReleasesAsync(node, cancellationToken);
+        if (r.Has(SetAttrFields.Size)) await WaitForReleasesAsync(node, cancellationToken);
         return SetAttr(context, node, r);
     }
 
@@ -68,22 +67,22 @@ public sealed partial class ShmFileSystem
         lock (_lock)
         {
             if (!TryNode(node, out var n)) return Errno.ENOENT;
-            if (r.Has(SetAttrValid.Size) && n.IsDirectory) return Errno.EISDIR;
-            if (r.Has(SetAttrValid.Size) && r.Size < 0) return Errno.EINVAL;
+            if (r.Has(SetAttrFields.Size) && n.IsDirectory) return Errno.EISDIR;
+            if (r.Has(SetAttrFields.Size) && r.Size < 0) return Errno.EINVAL;
             var errno = Permissions.CheckSetAttr(context, n.Ownership, r);
             if (!errno.IsOk) return errno;
-            if (r.Has(SetAttrValid.Size))
+            if (r.Has(SetAttrFields.Size))
             {
                 errno = Resize(n, r.Size);
                 if (!errno.IsOk) return errno;
             }
             n.Mode = Permissions.ModeAfterSetAttr(context, n.Ownership, r);
-            if (r.Has(SetAttrValid.Uid)) n.Uid = r.Uid;
-            if (r.Has(SetAttrValid.Gid)) n.Gid = r.Gid;
-            if (r.Has(SetAttrValid.AtimeNow)) n.Atime = TimeSpec.Now;
-            else if (r.Has(SetAttrValid.Atime)) n.Atime = r.Atime;
-            if (r.Has(SetAttrValid.MtimeNow)) n.Mtime = TimeSpec.Now;
-            else if (r.Has(SetAttrValid.Mtime)) n.Mtime = r.Mtime;
+            if (r.Has(SetAttrFields.Uid)) n.Uid = r.Uid;
+            if (r.Has(SetAttrFields.Gid)) n.Gid = r.Gid;
+            if (r.Has(SetAttrFields.AtimeNow)) n.Atime = TimeSpec.Now;
+            else if (r.Has(SetAttrFields.Atime)) n.Atime = r.Atime;
+            if (r.Has(SetAttrFields.MtimeNow)) n.Mtime = TimeSpec.Now;
+            else if (r.Has(SetAttrFields.Mtime)) n.Mtime = r.Mtime;
             n.Ctime = TimeSpec.Now;
             return new AttrReply(n.Attr, Timeout);
         }

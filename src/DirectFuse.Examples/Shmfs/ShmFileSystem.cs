@@ -1,6 +1,5 @@
 using DirectFuse.DirectMmap;
 using DirectFuse.LowLevel;
-using DirectFuse.Protocol;
 
 namespace DirectFuse.Examples.Shmfs;
 

@@ -16,9 +16,13 @@ public sealed record CuseDeviceInfo
         Name = name;
     }
 
+    /// <summary>
+    /// The device's name under /dev, sent as <c>DEVNAME=</c>; may contain slashes for a subdirectory ("snd/dsp1").
+    /// </summary>
     public string Name { get; }
     /// <summary>0: the kernel allocates a major number.</summary>
     public uint DevMajor { get; init; }
+    /// <summary>The minor device number; with <see cref="DevMajor"/> 0 the kernel chooses both.</summary>
     public uint DevMinor { get; init; }
     /// <summary>Ask for CUSE_UNRESTRICTED_IOCTL: ioctls may name any memory of the caller (FUSE_IOCTL_RETRY).</summary>
     public bool UnrestrictedIoctl { get; init; } = true;

@@ -36,9 +36,14 @@ public sealed partial class CuseSession : IDisposable
     /// <summary>Whether this kernel has CUSE (the /dev/cuse misc device exists).</summary>
     public static bool IsAvailable => File.Exists(CuseDevice);
 
+    /// <summary>The device info the session answered CUSE_INIT with.</summary>
     public CuseDeviceInfo Info { get; }
     /// <summary>Where the kernel created the device (udev or devtmpfs name it /dev/NAME).</summary>
     public string DevicePath => Info.DevicePath;
+    /// <summary>
+    /// The CUSE connection as negotiated at CUSE_INIT: protocol version and limits (no capability flags: CUSE
+    /// negotiates none).
+    /// </summary>
     public FuseConnection Connection => _core.Connection;
     /// <summary>Completes with the reason when the workers have stopped.</summary>
     public Task<string> Completion => _workers.Completion;
@@ -68,8 +73,8 @@ public sealed partial class CuseSession : IDisposable
             Libc.close(fd);
             throw new MountException($"eventfd failed: {errno}", errno);
         }
-        var fs = new DeviceFileSystem(device, info);
-        var core = new FuseSessionCore(fs, options, logger, info.DevicePath) { IsCuse = true };
+        var server = new CuseDeviceServer(device, info);
+        var core = new FuseSessionCore(server.FileSystem, options, logger, info.DevicePath) { Cuse = server };
         var channel = new FuseChannel(fd, CuseDevice);
         core.ControlChannel = channel;
         var session = new CuseSession(core, channel, stopFd, info, logger);

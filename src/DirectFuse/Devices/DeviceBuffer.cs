@@ -35,6 +35,7 @@ public sealed class DeviceBuffer : IDisposable
 
     /// <summary>The region behind the buffer.</summary>
     public MmapRegion Region { get; }
+    /// <summary>The buffer's length in bytes: the requested size rounded up to whole pages.</summary>
     public long Size => Region.Size;
     /// <summary>The buffer in the server's memory.</summary>
     public Span<byte> Span => Region.Span;
@@ -96,6 +97,10 @@ public sealed class DeviceBuffer : IDisposable
         return n;
     }
 
+    /// <summary>
+    /// Unmaps the buffer and closes its memfd. Clients that mapped it keep their pages; dispose only after the host
+    /// stopped serving.
+    /// </summary>
     public void Dispose()
     {
         _space.Dispose();

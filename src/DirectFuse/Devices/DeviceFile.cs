@@ -17,7 +17,9 @@ public class DeviceFile
 
     /// <summary>O_RDONLY 0, O_WRONLY 1, O_RDWR 2.</summary>
     public int AccessMode => OpenFlags & O_ACCMODE;
+    /// <summary>True when opened for reading (O_RDONLY or O_RDWR).</summary>
     public bool CanRead => AccessMode is 0 or 2;
+    /// <summary>True when opened for writing (O_WRONLY or O_RDWR).</summary>
     public bool CanWrite => AccessMode is 1 or 2;
 
     /// <summary>

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using DirectFuse.DirectMmap;
 using DirectFuse.Interop;
 using DirectFuse.LowLevel;
-using DirectFuse.Protocol;
 using DirectFuse.Session;
 
 namespace DirectFuse.Devices;
@@ -25,12 +24,17 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
     private bool _cachedMappingOpens;
     private long _nextHandle;
 
+    /// <summary>A host for <paramref name="device"/>; nothing is served until it is mounted
+    /// (<see cref="Mount(string, FuseSessionOptions?)"/>).</summary>
+    /// <param name="device">The device every open of the mounted file reaches.</param>
+    /// <param name="options">Buffer mapping and ownership; the defaults when null.</param>
     public DeviceFileSystem(CharacterDevice device, DeviceHostOptions? options = null)
     {
         Device = device;
         _options = options ?? new DeviceHostOptions();
     }
 
+    /// <summary>The device this host serves.</summary>
     public CharacterDevice Device { get; }
 
     /// <summary>How the buffer is mapped on this connection (decided at INIT).</summary>
@@ -54,6 +58,7 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
         return FuseSession.Mount(this, path, sessionOptions);
     }
 
+    /// <inheritdoc/>
     public override void Init(FuseConnection connection)
     {
         _connection = connection;
@@ -105,6 +110,7 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
         MmapModeReason = reason;
     }
 
+    /// <inheritdoc/>
     public override void Destroy()
     {
         Device.Buffer?.Detach();
@@ -124,16 +130,18 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
         BlkSize = 4096,
     };
 
+    /// <inheritdoc/>
     public override ValueTask<Result<AttrReply>> GetAttrAsync(FuseContext context, NodeId node, FileHandle? handle, CancellationToken cancellationToken) =>
         node.IsRoot ? Done<AttrReply>(new AttrReply(Attr(), TimeSpan.Zero)) : Done<AttrReply>(Errno.ENOENT);
 
     /// <summary>Truncation (O_TRUNC, as shells' <c>&gt;</c> redirection does) and time updates are accepted and ignored, as a device node does.</summary>
     public override ValueTask<Result<AttrReply>> SetAttrAsync(FuseContext context, NodeId node, SetAttrRequest request, CancellationToken cancellationToken)
     {
-        if (request.Has(SetAttrValid.Mode) || request.Has(SetAttrValid.Uid) || request.Has(SetAttrValid.Gid)) return Done<AttrReply>(Errno.EPERM);
+        if (request.Has(SetAttrFields.Mode) || request.Has(SetAttrFields.Uid) || request.Has(SetAttrFields.Gid)) return Done<AttrReply>(Errno.EPERM);
         return GetAttrAsync(context, node, null, cancellationToken);
     }
 
+    /// <inheritdoc/>
     public override async ValueTask<Result<OpenReply>> OpenAsync(FuseContext context, NodeId node, int flags, CancellationToken cancellationToken)
     {
         // FUSE: the root is the device; CUSE opens name node 0.
@@ -188,6 +196,7 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
     private static DeviceIo Io(FuseContext context, DeviceFile file) =>
         new(context, file.IsNonBlocking(context.FileFlags));
 
+    /// <inheritdoc/>
     public override ValueTask<Result<int>> ReadAsync(FuseContext context, NodeId node, FileHandle handle, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         if (!_files.TryGetValue(handle.Value, out var file)) return Done<int>(Errno.EBADF);
@@ -196,6 +205,7 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
         return Device.ReadAsync(file, buffer, Io(context, file), cancellationToken);
     }
 
+    /// <inheritdoc/>
     public override ValueTask<Result<int>> WriteAsync(FuseContext context, NodeId node, FileHandle handle, long offset, ReadOnlyMemory<byte> data, WriteFlags flags, CancellationToken cancellationToken)
     {
         // The writeback of a mapped page (FUSE_WRITE_CACHE) carries buffer bytes, not a write(2) stream; its
@@ -206,9 +216,11 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
         return Device.WriteAsync(file, data, Io(context, file), cancellationToken);
     }
 
+    /// <inheritdoc/>
     public override ValueTask<Errno> FlushAsync(FuseContext context, NodeId node, FileHandle handle, ulong lockOwner, CancellationToken cancellationToken) =>
         _files.TryGetValue(handle.Value, out var file) ? Device.FlushAsync(file, cancellationToken) : Done(Errno.Ok);
 
+    /// <inheritdoc/>
     public override async ValueTask<Errno> ReleaseAsync(FuseContext context, NodeId node, FileHandle handle, int flags, ReleaseFlags releaseFlags, ulong lockOwner, CancellationToken cancellationToken)
     {
         if (!_files.TryRemove(handle.Value, out var file)) return Errno.Ok;
@@ -217,6 +229,7 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
         return Errno.Ok;
     }
 
+    /// <inheritdoc/>
     public override async ValueTask<Result<IoctlReply>> IoctlAsync(FuseContext context, NodeId node, FileHandle handle, uint command, ulong argument, ReadOnlyMemory<byte> input, Memory<byte> output, IoctlFlags flags, CancellationToken cancellationToken)
     {
         if (!_files.TryGetValue(handle.Value, out var file)) return Errno.EBADF;
@@ -228,6 +241,7 @@ public sealed partial class DeviceFileSystem : LowLevelFileSystem
         return new IoctlReply(r.Result, r.OutLength);
     }
 
+    /// <inheritdoc/>
     public override async ValueTask<Result<uint>> PollAsync(FuseContext context, NodeId node, FileHandle handle, ulong? pollHandle, uint events, CancellationToken cancellationToken)
     {
         if (!_files.TryGetValue(handle.Value, out var file)) return Errno.EBADF;

@@ -14,5 +14,6 @@ public sealed record DeviceHostOptions
 
     /// <summary>Owner reported for the device file (default: the server's effective ids).</summary>
     public uint? Uid { get; init; }
+    /// <summary>Group reported for the device file (default: the server's effective group).</summary>
     public uint? Gid { get; init; }
 }

@@ -14,13 +14,21 @@ public readonly record struct DeviceIo(FuseContext Caller, bool NonBlocking);
 [Flags]
 public enum PollEvents : uint
 {
+    /// <summary>No event.</summary>
     None = 0,
+    /// <summary>POLLIN: there is data to read.</summary>
     In = 0x001,
+    /// <summary>POLLPRI: an exceptional condition (urgent data).</summary>
     Pri = 0x002,
+    /// <summary>POLLOUT: writing will not block.</summary>
     Out = 0x004,
+    /// <summary>POLLERR: an error condition (reported even if not asked for).</summary>
     Err = 0x008,
+    /// <summary>POLLHUP: the other side hung up (reported even if not asked for).</summary>
     Hup = 0x010,
+    /// <summary>POLLRDNORM: normal data can be read (as POLLIN for most devices).</summary>
     RdNorm = 0x040,
+    /// <summary>POLLWRNORM: normal data can be written (as POLLOUT for most devices).</summary>
     WrNorm = 0x100,
 }
 
@@ -45,6 +53,8 @@ public sealed class PollWaiter
     /// <summary>Sends the wake-up; returns the kernel's answer (ENOENT when nobody waits on it any more).</summary>
     public Errno Wake() => _wake(KernelHandle);
 
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is PollWaiter w && w.KernelHandle == KernelHandle;
+    /// <inheritdoc/>
     public override int GetHashCode() => KernelHandle.GetHashCode();
 }

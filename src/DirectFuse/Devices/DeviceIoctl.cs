@@ -9,9 +9,12 @@ namespace DirectFuse.Devices;
 /// </summary>
 public readonly record struct IoctlCommand(uint Value)
 {
+    /// <summary>_IOC_NONE, _IOC_WRITE and _IOC_READ: the values of <see cref="Direction"/>.</summary>
     public const uint DirectionNone = 0, DirectionWrite = 1, DirectionRead = 2;
 
+    /// <summary>_IOC_NR: the command's number within its <see cref="Type"/> (bits 0–7).</summary>
     public uint Number => Value & 0xFF;
+    /// <summary>_IOC_TYPE: the driver's "magic" character (bits 8–15), e.g. 'P' for OSS sound.</summary>
     public uint Type => (Value >> 8) & 0xFF;
     /// <summary>_IOC_SIZE: the size of the argument struct (14 bits).</summary>
     public int Size => (int)((Value >> 16) & 0x3FFF);
@@ -34,6 +37,7 @@ public readonly record struct IoctlCommand(uint Value)
     /// <summary>_IOWR(type, nr, size): both ways.</summary>
     public static IoctlCommand Iowr(char type, uint number, int size) => Make(DirectionWrite | DirectionRead, type, number, size);
 
+    /// <summary>The command number in hexadecimal, as kernel headers and strace print it.</summary>
     public override string ToString() => $"0x{Value:X8}";
 }
 
@@ -57,11 +61,20 @@ public sealed class DeviceIoctl
         IsUnrestricted = unrestricted;
     }
 
+    /// <summary>The process making the ioctl(2).</summary>
     public FuseContext Caller { get; }
+    /// <summary>The command number, decoded.</summary>
     public IoctlCommand Command { get; }
     /// <summary>ioctl(2)'s third argument as passed: a pointer in the caller's address space, or a plain integer for _IO commands.</summary>
     public ulong Argument { get; }
+    /// <summary>
+    /// The caller's data (the argument struct for _IOW and _IOWR commands); valid until the ioctl's task completes.
+    /// </summary>
     public ReadOnlyMemory<byte> Input { get; }
+    /// <summary>
+    /// Where the answer goes (the argument struct for _IOR and _IOWR commands); report the bytes written with
+    /// <see cref="IoctlResult.Done"/>.
+    /// </summary>
     public Memory<byte> Output { get; }
     /// <summary>True on CUSE: the device may ask for any of the caller's memory with <see cref="IoctlResult.Retry"/>.</summary>
     public bool IsUnrestricted { get; }
@@ -105,11 +118,29 @@ public readonly struct IoctlResult
 
     /// <summary>The value ioctl(2) returns (non-negative; errors are an <see cref="Errno"/> instead).</summary>
     public int Result { get; }
+    /// <summary>
+    /// How many bytes of <see cref="DeviceIoctl.Output"/> the device filled; the kernel copies these back to the
+    /// caller.
+    /// </summary>
     public int OutLength { get; }
+    /// <summary>
+    /// For a retry: the caller's memory to copy into <see cref="DeviceIoctl.Input"/> on the next call; null otherwise.
+    /// </summary>
     public IoctlIovec[]? RetryIn { get; }
+    /// <summary>
+    /// For a retry: the caller's memory that <see cref="DeviceIoctl.Output"/> is copied back to after the next call;
+    /// null otherwise.
+    /// </summary>
     public IoctlIovec[]? RetryOut { get; }
+    /// <summary>
+    /// True when this answer asks the kernel to call again with the named memory (<see cref="Retry"/>).
+    /// </summary>
     public bool IsRetry => RetryIn is not null || RetryOut is not null;
 
+    /// <summary>
+    /// A finished ioctl: ioctl(2) returns <paramref name="result"/> and the first <paramref name="outLength"/> bytes of
+    /// the output go back to the caller.
+    /// </summary>
     public static IoctlResult Done(int result = 0, int outLength = 0) => new(result, outLength, null, null);
 
     /// <summary>Asks for the call again with these of the caller's memory ranges (at most 256 in all).</summary>

@@ -41,6 +41,10 @@ public sealed class CallerNodeTable
         }
     }
 
+    /// <summary>
+    /// The file and share key a node of this table stands for; false (and 0, "") for a node id the table did not hand
+    /// out or that was forgotten.
+    /// </summary>
     public bool TryGet(NodeId node, out ulong file, out string key)
     {
         lock (_lock)
@@ -67,5 +71,6 @@ public sealed class CallerNodeTable
         }
     }
 
+    /// <summary>Nodes the kernel still holds (looked up and not yet forgotten).</summary>
     public int Count { get { lock (_lock) return _byNode.Count; } }
 }

@@ -18,6 +18,10 @@ public sealed unsafe class MmapAddressSpace : IDisposable
     private nint _view;
     private bool _disposed;
 
+    /// <summary>
+    /// An empty address space; regions are created on demand. Throws <see cref="ArgumentException"/> for a non-positive
+    /// quota, region size or limit.
+    /// </summary>
     public MmapAddressSpace(MmapAddressSpaceOptions? options = null)
     {
         Options = options ?? new MmapAddressSpaceOptions();
@@ -26,6 +30,7 @@ public sealed unsafe class MmapAddressSpace : IDisposable
         MmapMetrics.Add(this);
     }
 
+    /// <summary>The quota and limits this space was created with.</summary>
     public MmapAddressSpaceOptions Options { get; }
 
     /// <summary>The page size: sizes and offsets are multiples of it.</summary>
@@ -46,8 +51,13 @@ public sealed unsafe class MmapAddressSpace : IDisposable
     /// <summary>Raised after a region was destroyed (by the server, or after its last user with <see cref="RegionLifetime.FreeAfterLastUser"/>).</summary>
     public event Action<MmapRegion>? RegionDestroyed;
 
+    /// <summary>The live regions, sorted by offset: a snapshot, safe to enumerate while regions come and go.</summary>
     public IReadOnlyList<MmapRegion> Regions => Volatile.Read(ref _sorted);
 
+    /// <summary>
+    /// Region count, bytes reserved against the quota, and bytes resident in memory now (summed over the regions; a
+    /// moment's snapshot).
+    /// </summary>
     public MmapUsage Usage
     {
         get
@@ -359,6 +369,10 @@ public sealed unsafe class MmapAddressSpace : IDisposable
         if (removed) Finish(region);
     }
 
+    /// <summary>
+    /// Destroys every region (their memfds close; clients that mapped them keep their pages) and unmaps the server's
+    /// view. Further calls do nothing.
+    /// </summary>
     public void Dispose()
     {
         MmapRegion[] regions;

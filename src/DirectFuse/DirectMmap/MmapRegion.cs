@@ -57,6 +57,7 @@ public sealed unsafe class MmapRegion
     /// <see cref="Size"/> unless the region backs a file of another length (the last page then ends early).
     /// </summary>
     public long Length => Volatile.Read(ref _length);
+    /// <summary>The first offset after the region: <see cref="Offset"/> + <see cref="Size"/>.</summary>
     public long End => Offset + Size;
     /// <summary>Whether <see cref="MmapAddressSpace.TryResize"/> can still change the length in place (not yet sealed).</summary>
     public bool IsResizable
@@ -74,6 +75,9 @@ public sealed unsafe class MmapRegion
     internal long MaxSize => _maxSize;
     /// <summary>The key that decided who shares this region (UID, PID, or a server-chosen name).</summary>
     public string? ShareKey { get; }
+    /// <summary>
+    /// True once the region was destroyed: its memory is gone from the server and new opens cannot reach it.
+    /// </summary>
     public bool IsDestroyed => Volatile.Read(ref _destroyed);
     private bool _destroyed;
 
@@ -230,6 +234,7 @@ public sealed unsafe class MmapRegion
         if (Interlocked.Decrement(ref _serverHandles) == 0) _space.OnServerHandlesGone(this);
     }
 
+    /// <summary>The region's offsets and share key, for logs: <c>[0x1000, 0x3000) 'uid:1000'</c>.</summary>
     public override string ToString() =>
         $"[0x{Offset:x}, 0x{End:x})" + (ShareKey is null ? "" : $" '{ShareKey}'");
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using DirectFuse.LowLevel;
-using DirectFuse.Protocol;
 using DirectFuse.Session;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -37,6 +36,7 @@ public sealed partial class RegionBinder
         space.RegionDestroyed += _mirror.Forget;
     }
 
+    /// <summary>The address space the binder hands regions out of.</summary>
     public MmapAddressSpace AddressSpace { get; }
 
     /// <summary>The mechanism in use; decided in <see cref="Init"/> and lowered to PageCache if the kernel refuses backing files.</summary>

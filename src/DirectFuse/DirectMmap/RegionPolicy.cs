@@ -10,8 +10,12 @@ public readonly record struct RegionChoice(string? ShareKey = null, long? Size =
 /// <summary>Decides which region a client gets when it opens a region-backed file.</summary>
 public abstract class RegionPolicy
 {
+    /// <summary>
+    /// A policy whose choices without a size get <paramref name="defaultSize"/> bytes (rounded up to the page size).
+    /// </summary>
     protected RegionPolicy(long defaultSize) => DefaultSize = defaultSize;
 
+    /// <summary>The size in bytes of a region whose <see cref="RegionChoice"/> names none.</summary>
     public long DefaultSize { get; }
 
     /// <summary>Chooses for <paramref name="caller"/>. Called at LOOKUP (no open flags yet) and again at OPEN.</summary>

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace DirectFuse.DirectMmap;
@@ -20,6 +21,9 @@ public sealed record RegionReport(
         return new RegionReport(mountPoint, binder.Mode.ToString(), binder.ModeReason, usage.Quota, usage.Reserved,
             regions.Sum(r => r.Resident), regions);
     }
+
+    /// <summary>The report as indented camelCase JSON: what the region socket sends and <c>directfuse regions --json</c> prints.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, RegionReportJson.Default.RegionReport);
 }
 
 /// <summary>
@@ -29,4 +33,4 @@ public sealed record RegionReport(
 [JsonSerializable(typeof(RegionReport))]
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true)]
-public sealed partial class RegionReportJson : JsonSerializerContext;
+internal sealed partial class RegionReportJson : JsonSerializerContext;

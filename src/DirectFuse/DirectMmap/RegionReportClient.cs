@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text.Json;
 using DirectFuse.Interop;
+using DirectFuse.Session;
 using DirectFuse.Transport;
 
 namespace DirectFuse.DirectMmap;

@@ -23,7 +23,12 @@ public sealed class DirectoryBuffer
         IsPlus = plus;
     }
 
+    /// <summary>
+    /// True for READDIRPLUS: entries carry attributes and count as lookups
+    /// (<see cref="TryAddPlus(string, in EntryReply, long)"/>).
+    /// </summary>
     public bool IsPlus { get; private set; }
+    /// <summary>Entries added so far in this reply.</summary>
     public int Count { get; private set; }
     internal int Length => _used;
 
@@ -45,6 +50,12 @@ public sealed class DirectoryBuffer
         return true;
     }
 
+    /// <summary>Adds a plain entry named <paramref name="name"/> (encoded as UTF-8); false, and nothing added, when the
+    /// reply is full.</summary>
+    /// <param name="name">The entry's name: not empty, no '/', at most 255 bytes.</param>
+    /// <param name="ino">The inode number readdir(3) shows (d_ino).</param>
+    /// <param name="mode">The file type bits (<see cref="StatMode"/>), for d_type.</param>
+    /// <param name="nextOffset">The offset the kernel passes back to continue after this entry.</param>
     public bool TryAdd(string name, ulong ino, uint mode, long nextOffset)
     {
         CheckName(name.Length);
@@ -70,6 +81,13 @@ public sealed class DirectoryBuffer
         return true;
     }
 
+    /// <summary>Adds a READDIRPLUS entry with its node and attributes; false, and nothing added, when the reply is
+    /// full. A non-zero node id counts as a lookup of the node, as a LOOKUP reply would (except for "." and
+    /// "..").</summary>
+    /// <param name="name">The entry's name: not empty, no '/', at most 255 bytes.</param>
+    /// <param name="entry">The node, attributes and cache timeouts, as for LOOKUP; node id 0 sends the name without
+    /// caching anything.</param>
+    /// <param name="nextOffset">The offset the kernel passes back to continue after this entry.</param>
     public bool TryAddPlus(string name, in EntryReply entry, long nextOffset)
     {
         CheckName(name.Length);

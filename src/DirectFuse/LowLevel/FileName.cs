@@ -8,18 +8,29 @@ namespace DirectFuse.LowLevel;
 /// </summary>
 public readonly struct FileName
 {
+    /// <summary>A name over <paramref name="utf8"/> (no terminating zero), without copying it.</summary>
     public FileName(ReadOnlyMemory<byte> utf8) => Utf8 = utf8;
 
+    /// <summary>
+    /// The name's bytes as the kernel sent them (normally UTF-8, but any bytes but '/' and NUL are possible).
+    /// </summary>
     public ReadOnlyMemory<byte> Utf8 { get; }
+    /// <summary>The name's bytes as a span.</summary>
     public ReadOnlySpan<byte> Span => Utf8.Span;
+    /// <summary>The name's length in bytes.</summary>
     public int Length => Utf8.Length;
 
+    /// <summary>True for ".".</summary>
     public bool IsDot => Utf8.Length == 1 && Utf8.Span[0] == (byte)'.';
+    /// <summary>True for "..".</summary>
     public bool IsDotDot => Utf8.Length == 2 && Utf8.Span[0] == (byte)'.' && Utf8.Span[1] == (byte)'.';
 
     /// <summary>Decodes the name into <paramref name="destination"/> without allocating; returns the char count.</summary>
     public int GetChars(Span<char> destination) => Encoding.UTF8.GetChars(Utf8.Span, destination);
 
+    /// <summary>
+    /// True when the name is <paramref name="other"/> encoded as UTF-8; allocates only when the lengths match.
+    /// </summary>
     public bool Equals(string other) => Encoding.UTF8.GetByteCount(other) == Utf8.Length && ToString() == other;
 
     private static readonly UTF8Encoding s_strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -33,6 +44,9 @@ public readonly struct FileName
     /// <summary>For display: invalid UTF-8 becomes U+FFFD, so different names may print alike (use <see cref="Text"/> as a key).</summary>
     public override string ToString() => Encoding.UTF8.GetString(Utf8.Span);
 
+    /// <summary>
+    /// A name holding <paramref name="name"/> encoded as UTF-8 (allocates; for tests and callers outside a request).
+    /// </summary>
     public static FileName FromString(string name) => new(Encoding.UTF8.GetBytes(name));
 
     /// <summary>NAME_MAX: the longest directory entry name Linux accepts, in bytes.</summary>

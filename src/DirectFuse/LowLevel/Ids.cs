@@ -8,8 +8,13 @@ namespace DirectFuse.LowLevel;
 /// </summary>
 public readonly record struct NodeId(ulong Value)
 {
+    /// <summary>
+    /// The root directory's node id, 1: known to the kernel from the mount on, never looked up and never forgotten.
+    /// </summary>
     public static readonly NodeId Root = new(1);
+    /// <summary>True for <see cref="Root"/>.</summary>
     public bool IsRoot => Value == 1;
+    /// <summary>The id as a decimal number.</summary>
     public override string ToString() => Value.ToString();
 }
 
@@ -19,6 +24,8 @@ public readonly record struct NodeId(ulong Value)
 /// </summary>
 public readonly record struct FileHandle(ulong Value)
 {
+    /// <summary>Handle 0: for file systems that keep no per-open state (the default OPEN and OPENDIR reply).</summary>
     public static readonly FileHandle None = new(0);
+    /// <summary>The id as a decimal number.</summary>
     public override string ToString() => Value.ToString();
 }

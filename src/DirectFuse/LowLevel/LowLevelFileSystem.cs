@@ -1,5 +1,3 @@
-using DirectFuse.Protocol;
-
 namespace DirectFuse.LowLevel;
 
 /// <summary>
@@ -26,7 +24,15 @@ namespace DirectFuse.LowLevel;
 /// </remarks>
 public abstract class LowLevelFileSystem
 {
+    /// <summary>
+    /// A completed task holding <paramref name="result"/>: for handlers that answer synchronously, without an async
+    /// state machine.
+    /// </summary>
     protected static ValueTask<Result<T>> Done<T>(Result<T> result) => new(result);
+    /// <summary>
+    /// A completed task holding <paramref name="errno"/> (<see cref="Errno.Ok"/> for success), for handlers that answer
+    /// synchronously.
+    /// </summary>
     protected static ValueTask<Errno> Done(Errno errno) => new(errno);
     private static ValueTask<Result<T>> NotImplemented<T>() => new(Errno.ENOSYS);
     private static readonly ValueTask<Errno> NotImplementedErrno = new(Errno.ENOSYS);
@@ -72,14 +78,38 @@ public abstract class LowLevelFileSystem
     /// <summary>READLINK: write the target into <paramref name="buffer"/> and return its length.</summary>
     public virtual ValueTask<Result<int>> ReadLinkAsync(FuseContext context, NodeId node, Memory<byte> buffer, CancellationToken cancellationToken) => NotImplemented<int>();
 
+    /// <summary>
+    /// MKNOD: create a regular file, device node, FIFO or socket named <paramref name="name"/> in
+    /// <paramref name="parent"/> (mknod(2); also open(2) with O_CREAT when CREATE is not implemented).
+    /// <paramref name="mode"/> holds the file type and permission bits (with FUSE_DONT_MASK negotiated the umask in
+    /// <see cref="FuseContext.Umask"/> is not yet applied); <paramref name="rdev"/> the device number of a block or
+    /// character device node. Answer the new node (one lookup reference), or EEXIST, ENOSPC, EPERM...
+    /// </summary>
     public virtual ValueTask<Result<EntryReply>> MkNodAsync(FuseContext context, NodeId parent, FileName name, uint mode, uint rdev, CancellationToken cancellationToken) => NotImplemented<EntryReply>();
 
+    /// <summary>
+    /// MKDIR: create the directory <paramref name="name"/> in <paramref name="parent"/> with the permission bits in
+    /// <paramref name="mode"/> (the type bit may be absent; with FUSE_DONT_MASK negotiated the umask is not yet
+    /// applied). Answer the new directory (one lookup reference), or EEXIST, ENOSPC...
+    /// </summary>
     public virtual ValueTask<Result<EntryReply>> MkDirAsync(FuseContext context, NodeId parent, FileName name, uint mode, CancellationToken cancellationToken) => NotImplemented<EntryReply>();
 
+    /// <summary>
+    /// UNLINK: remove the name <paramref name="name"/> from <paramref name="parent"/>. The node lives on while the
+    /// kernel still holds lookup references or open files on it.
+    /// </summary>
     public virtual ValueTask<Errno> UnlinkAsync(FuseContext context, NodeId parent, FileName name, CancellationToken cancellationToken) => NotImplementedErrno;
 
+    /// <summary>
+    /// RMDIR: remove the empty directory <paramref name="name"/> from <paramref name="parent"/>; ENOTEMPTY if it has
+    /// entries.
+    /// </summary>
     public virtual ValueTask<Errno> RmDirAsync(FuseContext context, NodeId parent, FileName name, CancellationToken cancellationToken) => NotImplementedErrno;
 
+    /// <summary>
+    /// SYMLINK: create the symbolic link <paramref name="name"/> in <paramref name="parent"/> pointing at
+    /// <paramref name="target"/> (stored as given, not resolved); answer the new link (one lookup reference).
+    /// </summary>
     public virtual ValueTask<Result<EntryReply>> SymLinkAsync(FuseContext context, NodeId parent, FileName name, FileName target, CancellationToken cancellationToken) => NotImplemented<EntryReply>();
 
     /// <summary>RENAME/RENAME2, with <see cref="RenameFlags.NoReplace"/> and <see cref="RenameFlags.Exchange"/>.</summary>
@@ -111,20 +141,43 @@ public abstract class LowLevelFileSystem
     /// <summary>RELEASE: the last reference to the open file is gone. Its errno is not seen by anybody.</summary>
     public virtual ValueTask<Errno> ReleaseAsync(FuseContext context, NodeId node, FileHandle handle, int flags, ReleaseFlags releaseFlags, ulong lockOwner, CancellationToken cancellationToken) => Success;
 
+    /// <summary>
+    /// FSYNC: make the open file's data (and, unless <paramref name="dataOnly"/>, its attributes) durable (fsync(2),
+    /// fdatasync(2)). ENOSYS makes the kernel treat later fsyncs as successful.
+    /// </summary>
     public virtual ValueTask<Errno> FsyncAsync(FuseContext context, NodeId node, FileHandle handle, bool dataOnly, CancellationToken cancellationToken) => NotImplementedErrno;
 
+    /// <summary>
+    /// OPENDIR: open a directory for listing, with open(2)'s <paramref name="flags"/>. Defaults to handle 0; the handle
+    /// comes back on READDIR and RELEASEDIR.
+    /// </summary>
     public virtual ValueTask<Result<OpenReply>> OpenDirAsync(FuseContext context, NodeId node, int flags, CancellationToken cancellationToken) => new(new OpenReply(FileHandle.None));
 
     /// <summary>READDIR/READDIRPLUS: add entries after <paramref name="offset"/> to <paramref name="buffer"/> until it is full.</summary>
     public virtual ValueTask<Errno> ReadDirAsync(FuseContext context, NodeId node, FileHandle handle, long offset, DirectoryBuffer buffer, CancellationToken cancellationToken) => NotImplementedErrno;
 
+    /// <summary>
+    /// RELEASEDIR: the directory handle from <see cref="OpenDirAsync"/> is closed; nobody sees the errno.
+    /// </summary>
     public virtual ValueTask<Errno> ReleaseDirAsync(FuseContext context, NodeId node, FileHandle handle, int flags, CancellationToken cancellationToken) => Success;
 
+    /// <summary>
+    /// FSYNCDIR: make the directory's entries durable (fsync(2) on a directory). ENOSYS makes the kernel treat later
+    /// calls as successful.
+    /// </summary>
     public virtual ValueTask<Errno> FsyncDirAsync(FuseContext context, NodeId node, FileHandle handle, bool dataOnly, CancellationToken cancellationToken) => NotImplementedErrno;
 
+    /// <summary>
+    /// STATFS: the file system's sizes for statfs(2) and df. The default reports no blocks and no inodes, with 255-byte
+    /// names.
+    /// </summary>
     public virtual ValueTask<Result<StatFsReply>> StatFsAsync(FuseContext context, NodeId node, CancellationToken cancellationToken) =>
         new(new StatFsReply { NameMax = 255, BlockSize = 512, FragmentSize = 512 });
 
+    /// <summary>
+    /// SETXATTR: set the extended attribute <paramref name="name"/> to <paramref name="value"/>.
+    /// <paramref name="flags"/>: XATTR_CREATE (1: EEXIST if it exists) or XATTR_REPLACE (2: ENODATA if it does not).
+    /// </summary>
     public virtual ValueTask<Errno> SetXattrAsync(FuseContext context, NodeId node, FileName name, ReadOnlyMemory<byte> value, int flags, CancellationToken cancellationToken) => NotImplementedErrno;
 
     /// <summary>GETXATTR: with an empty <paramref name="buffer"/> return the value's size; otherwise copy it, or ERANGE if it does not fit.</summary>
@@ -133,6 +186,7 @@ public abstract class LowLevelFileSystem
     /// <summary>LISTXATTR: zero-terminated names; the same size rules as <see cref="GetXattrAsync"/>.</summary>
     public virtual ValueTask<Result<int>> ListXattrAsync(FuseContext context, NodeId node, Memory<byte> buffer, CancellationToken cancellationToken) => NotImplemented<int>();
 
+    /// <summary>REMOVEXATTR: remove the extended attribute <paramref name="name"/>; ENODATA if there is none.</summary>
     public virtual ValueTask<Errno> RemoveXattrAsync(FuseContext context, NodeId node, FileName name, CancellationToken cancellationToken) => NotImplementedErrno;
 
     /// <summary>ACCESS (R_OK 4, W_OK 2, X_OK 1, F_OK 0). Not sent with the default_permissions mount option.</summary>
@@ -147,11 +201,22 @@ public abstract class LowLevelFileSystem
     /// </summary>
     public virtual ValueTask<Errno> SetLkAsync(FuseContext context, NodeId node, FileHandle handle, ulong owner, FileLock @lock, bool wait, bool isFlock, CancellationToken cancellationToken) => NotImplementedErrno;
 
+    /// <summary>
+    /// FALLOCATE: allocate, or with FALLOC_FL_PUNCH_HOLE free, the byte range [<paramref name="offset"/>, offset +
+    /// <paramref name="length"/>) of the open file (fallocate(2)); <paramref name="mode"/> holds fallocate(2)'s mode
+    /// bits (FALLOC_FL_KEEP_SIZE 1, FALLOC_FL_PUNCH_HOLE 2, ...). ENOSYS makes the kernel answer EOPNOTSUPP from then
+    /// on.
+    /// </summary>
     public virtual ValueTask<Errno> FallocateAsync(FuseContext context, NodeId node, FileHandle handle, long offset, long length, int mode, CancellationToken cancellationToken) => NotImplementedErrno;
 
     /// <summary>LSEEK for SEEK_DATA (3) and SEEK_HOLE (4); other whence values are handled by the kernel.</summary>
     public virtual ValueTask<Result<long>> LseekAsync(FuseContext context, NodeId node, FileHandle handle, long offset, int whence, CancellationToken cancellationToken) => NotImplemented<long>();
 
+    /// <summary>
+    /// COPY_FILE_RANGE: copy <paramref name="length"/> bytes from one open file to another inside this file system
+    /// (copy_file_range(2)); answer the bytes copied (short at end of file). ENOSYS makes the kernel copy through READ
+    /// and WRITE.
+    /// </summary>
     public virtual ValueTask<Result<long>> CopyFileRangeAsync(FuseContext context, NodeId nodeIn, FileHandle handleIn, long offsetIn, NodeId nodeOut, FileHandle handleOut, long offsetOut, long length, ulong flags, CancellationToken cancellationToken) => NotImplemented<long>();
 
     /// <summary>
@@ -163,5 +228,6 @@ public abstract class LowLevelFileSystem
     /// <summary>POLL: return the ready events. With <paramref name="pollHandle"/> set, wake the waiter later with <see cref="Session.FuseNotifier.PollWakeup"/>.</summary>
     public virtual ValueTask<Result<uint>> PollAsync(FuseContext context, NodeId node, FileHandle handle, ulong? pollHandle, uint events, CancellationToken cancellationToken) => NotImplemented<uint>();
 
+    /// <summary>SYNCFS: make everything of this file system durable (syncfs(2); protocol 7.34 and later).</summary>
     public virtual ValueTask<Errno> SyncFsAsync(FuseContext context, NodeId node, CancellationToken cancellationToken) => NotImplementedErrno;
 }

@@ -1,5 +1,3 @@
-using DirectFuse.Protocol;
-
 namespace DirectFuse.LowLevel;
 
 /// <summary>What a caller asks to do with a node, as the mask of access(2).</summary>
@@ -10,7 +8,9 @@ public enum AccessMode
     Exists = 0,
     /// <summary>Execute a file, or search (look names up in) a directory.</summary>
     Execute = 1,
+    /// <summary>Change the contents of a file, or add and remove names in a directory.</summary>
     Write = 2,
+    /// <summary>Read a file, or list a directory.</summary>
     Read = 4,
 }
 
@@ -127,29 +127,24 @@ public static class Permissions
     public static Errno CheckSetAttr(in FuseContext caller, Ownership node, in SetAttrRequest request)
     {
         bool owner = IsOwnerOrPrivileged(caller, node);
-        if (request.Has(SetAttrValid.Size) && request.Handle is null && !MayAccess(caller, node, AccessMode.Write)) return Errno.EACCES;
-        if (request.Has(SetAttrValid.Uid) && !IsPrivileged(caller) && (caller.Uid != node.Uid || request.Uid != node.Uid)) return Errno.EPERM;
-        if (request.Has(SetAttrValid.Gid) && !IsPrivileged(caller)
+        if (request.Has(SetAttrFields.Size) && request.Handle is null && !MayAccess(caller, node, AccessMode.Write)) return Errno.EACCES;
+        if (request.Has(SetAttrFields.Uid) && !IsPrivileged(caller) && (caller.Uid != node.Uid || request.Uid != node.Uid)) return Errno.EPERM;
+        if (request.Has(SetAttrFields.Gid) && !IsPrivileged(caller)
             && (caller.Uid != node.Uid || (request.Gid != node.Gid && !caller.IsInGroup(request.Gid))))
             return Errno.EPERM;
-        if (request.Has(SetAttrValid.Mode) && !owner && !OnlyDropsSetId(caller, node, request)) return Errno.EPERM;
-        bool setAtime = request.Has(SetAttrValid.Atime), setMtime = request.Has(SetAttrValid.Mtime);
+        if (request.Has(SetAttrFields.Mode) && !owner && !OnlyDropsSetId(caller, node, request)) return Errno.EPERM;
+        bool setAtime = request.Has(SetAttrFields.Atime), setMtime = request.Has(SetAttrFields.Mtime);
         if ((setAtime || setMtime) && !owner)
         {
             // utimes(NULL) or both UTIME_NOW: write permission is enough. Anything else (an explicit time, or
             // one time "now" and the other left alone) is for the owner only, as in Linux.
-            bool touch = setAtime && setMtime && request.Has(SetAttrValid.AtimeNow) && request.Has(SetAttrValid.MtimeNow);
+            bool touch = setAtime && setMtime && request.Has(SetAttrFields.AtimeNow) && request.Has(SetAttrFields.MtimeNow);
             if (!touch) return Errno.EPERM;
             if (!MayAccess(caller, node, AccessMode.Write)) return Errno.EACCES;
         }
         return Errno.Ok;
     }
 
-    /// <summary>
-    /// The mode after an allowed SETATTR <paramref name="request"/>: a new mode loses set-group-ID unless the
-    /// caller is in the file's (new) group or privileged; chown of a non-directory, and truncation, with
-    /// <see cref="SetAttrValid.KillSuidGid"/> (HANDLE_KILLPRIV_V2) drop set-user-ID and group-executable set-group-ID.
-    /// </summary>
     /// <summary>
     /// A mode change that only clears set-user-ID and/or set-group-ID, by a caller who may write the file: what
     /// kernels before HANDLE_KILLPRIV_V2 (5.11) send, in the writer's name, before a write or truncation by
@@ -160,20 +155,25 @@ public static class Permissions
         const uint SetIdBits = StatMode.SetUid | StatMode.SetGid;
         uint now = node.Mode & 0xFFF, asked = request.Mode & 0xFFF;
         return !node.IsDirectory && asked != now && (asked | SetIdBits) == (now | SetIdBits) && (asked & ~now) == 0
-            && !request.Has(SetAttrValid.Uid) && !request.Has(SetAttrValid.Gid)
+            && !request.Has(SetAttrFields.Uid) && !request.Has(SetAttrFields.Gid)
             && MayAccess(caller, node, AccessMode.Write);
     }
 
+    /// <summary>
+    /// The mode after an allowed SETATTR <paramref name="request"/>: a new mode loses set-group-ID unless the
+    /// caller is in the file's (new) group or privileged; chown of a non-directory, and truncation, with
+    /// <see cref="SetAttrFields.KillSuidGid"/> (HANDLE_KILLPRIV_V2) drop set-user-ID and group-executable set-group-ID.
+    /// </summary>
     public static uint ModeAfterSetAttr(in FuseContext caller, Ownership node, in SetAttrRequest request)
     {
         uint mode = node.Mode;
-        if (request.Has(SetAttrValid.Mode))
+        if (request.Has(SetAttrFields.Mode))
         {
             mode = (node.Mode & StatMode.TypeMask) | (request.Mode & 0xFFF);
-            uint group = request.Has(SetAttrValid.Gid) ? request.Gid : node.Gid;
+            uint group = request.Has(SetAttrFields.Gid) ? request.Gid : node.Gid;
             if ((mode & StatMode.SetGid) != 0 && !IsPrivileged(caller) && !caller.IsInGroup(group)) mode &= ~StatMode.SetGid;
         }
-        if (request.Has(SetAttrValid.KillSuidGid) && !node.IsDirectory) mode = DropSetId(caller, node with { Mode = mode });
+        if (request.Has(SetAttrFields.KillSuidGid) && !node.IsDirectory) mode = DropSetId(caller, node with { Mode = mode });
         return mode;
     }
 

@@ -75,14 +75,14 @@ public readonly struct PathContext
 
     /// <summary>The mode bits a permitted chmod to <paramref name="mode"/> sets: set-group-ID only for members of the file's group (or root).</summary>
     public uint ModeAfterChmod(in FileAttr attr, uint mode) =>
-        Permissions.ModeAfterSetAttr(Fuse, Ownership.Of(attr), new SetAttrRequest { Valid = Protocol.SetAttrValid.Mode, Mode = mode }) & 0xFFF;
+        Permissions.ModeAfterSetAttr(Fuse, Ownership.Of(attr), new SetAttrRequest { Valid = LowLevel.SetAttrFields.Mode, Mode = mode }) & 0xFFF;
 
     /// <summary>For <see cref="PathFileSystem.ChownAsync"/>: EPERM unless the change is one chown(2) allows the caller.</summary>
     public Errno CheckChown(in FileAttr attr, uint? uid, uint? gid)
     {
         var request = new SetAttrRequest();
-        if (uid is { } u) { request.Valid |= Protocol.SetAttrValid.Uid; request.Uid = u; }
-        if (gid is { } g) { request.Valid |= Protocol.SetAttrValid.Gid; request.Gid = g; }
+        if (uid is { } u) { request.Valid |= LowLevel.SetAttrFields.Uid; request.Uid = u; }
+        if (gid is { } g) { request.Valid |= LowLevel.SetAttrFields.Gid; request.Gid = g; }
         return Permissions.CheckSetAttr(Fuse, Ownership.Of(attr), request);
     }
 

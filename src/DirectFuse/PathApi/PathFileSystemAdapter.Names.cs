@@ -1,6 +1,5 @@
 using System.Text;
 using DirectFuse.LowLevel;
-using DirectFuse.Protocol;
 
 namespace DirectFuse.PathApi;
 

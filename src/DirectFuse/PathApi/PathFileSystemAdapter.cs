@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using DirectFuse.LowLevel;
-using DirectFuse.Protocol;
 using DirectFuse.Session;
 
 namespace DirectFuse.PathApi;
@@ -101,19 +100,19 @@ public sealed partial class PathFileSystemAdapter : LowLevelFileSystem
         var ctx = new PathContext(context, cancellationToken);
         Errno errno = Errno.Ok;
         // libfuse's order: mode, owner, size, times; a failure stops the rest.
-        if (request.Has(SetAttrValid.Mode))
+        if (request.Has(SetAttrFields.Mode))
             errno = await _fs.ChmodAsync(path, request.Mode & PermissionBits, handle, ctx).ConfigureAwait(false);
-        if (errno.IsOk && request.Has(SetAttrValid.Uid | SetAttrValid.Gid))
-            errno = await _fs.ChownAsync(path, request.Has(SetAttrValid.Uid) ? request.Uid : null,
-                request.Has(SetAttrValid.Gid) ? request.Gid : null, handle, ctx).ConfigureAwait(false);
-        if (errno.IsOk && request.Has(SetAttrValid.Size))
+        if (errno.IsOk && request.Has(SetAttrFields.Uid | SetAttrFields.Gid))
+            errno = await _fs.ChownAsync(path, request.Has(SetAttrFields.Uid) ? request.Uid : null,
+                request.Has(SetAttrFields.Gid) ? request.Gid : null, handle, ctx).ConfigureAwait(false);
+        if (errno.IsOk && request.Has(SetAttrFields.Size))
             errno = await _fs.TruncateAsync(path, request.Size, handle, ctx).ConfigureAwait(false);
-        if (errno.IsOk && request.Has(SetAttrValid.Atime | SetAttrValid.Mtime | SetAttrValid.AtimeNow | SetAttrValid.MtimeNow))
+        if (errno.IsOk && request.Has(SetAttrFields.Atime | SetAttrFields.Mtime | SetAttrFields.AtimeNow | SetAttrFields.MtimeNow))
         {
             var now = TimeSpec.Now;
-            TimeSpec? atime = request.Has(SetAttrValid.AtimeNow) ? now : request.Has(SetAttrValid.Atime) ? request.Atime : null;
-            TimeSpec? mtime = request.Has(SetAttrValid.MtimeNow) ? now : request.Has(SetAttrValid.Mtime) ? request.Mtime : null;
-            bool bothNow = request.Has(SetAttrValid.AtimeNow) && request.Has(SetAttrValid.MtimeNow);
+            TimeSpec? atime = request.Has(SetAttrFields.AtimeNow) ? now : request.Has(SetAttrFields.Atime) ? request.Atime : null;
+            TimeSpec? mtime = request.Has(SetAttrFields.MtimeNow) ? now : request.Has(SetAttrFields.Mtime) ? request.Mtime : null;
+            bool bothNow = request.Has(SetAttrFields.AtimeNow) && request.Has(SetAttrFields.MtimeNow);
             errno = await _fs.UtimensAsync(path, atime, mtime, handle, ctx with { SetsBothTimesToNow = bothNow }).ConfigureAwait(false);
         }
         if (!errno.IsOk) return errno;

@@ -4,7 +4,7 @@ namespace DirectFuse.Protocol;
 
 /// <summary><c>struct fuse_attr</c> (88 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseAttr
+internal struct FuseAttr
 {
     public const int Size = 88;
     public ulong Ino;
@@ -27,7 +27,7 @@ public struct FuseAttr
 
 /// <summary><c>struct fuse_entry_out</c> (128 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseEntryOut
+internal struct FuseEntryOut
 {
     public const int Size = 128;
     public ulong NodeId;
@@ -41,7 +41,7 @@ public struct FuseEntryOut
 
 /// <summary><c>struct fuse_attr_out</c> (104 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseAttrOut
+internal struct FuseAttrOut
 {
     public const int Size = 104;
     public ulong AttrValid;
@@ -51,7 +51,7 @@ public struct FuseAttrOut
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseGetAttrIn
+internal struct FuseGetAttrIn
 {
     public const int Size = 16;
     public const uint FlagFh = 1;
@@ -62,10 +62,10 @@ public struct FuseGetAttrIn
 
 /// <summary><c>struct fuse_setattr_in</c> (88 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseSetAttrIn
+internal struct FuseSetAttrIn
 {
     public const int Size = 88;
-    public SetAttrValid Valid;
+    public uint Valid;
     public uint Padding;
     public ulong Fh;
     public ulong FileSize;
@@ -84,14 +84,14 @@ public struct FuseSetAttrIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseForgetIn
+internal struct FuseForgetIn
 {
     public const int Size = 8;
     public ulong NLookup;
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseForgetOne
+internal struct FuseForgetOne
 {
     public const int Size = 16;
     public ulong NodeId;
@@ -99,7 +99,7 @@ public struct FuseForgetOne
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseBatchForgetIn
+internal struct FuseBatchForgetIn
 {
     public const int Size = 8;
     public uint Count;
@@ -108,7 +108,7 @@ public struct FuseBatchForgetIn
 
 /// <summary><c>struct fuse_kstatfs</c> (80 bytes), also <c>fuse_statfs_out</c>.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseKStatFs
+internal struct FuseKStatFs
 {
     public const int Size = 80;
     public ulong Blocks;

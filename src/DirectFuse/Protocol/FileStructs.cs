@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace DirectFuse.Protocol;
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseOpenIn
+internal struct FuseOpenIn
 {
     public const int Size = 8;
     public uint Flags;
@@ -11,7 +11,7 @@ public struct FuseOpenIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseCreateIn
+internal struct FuseCreateIn
 {
     public const int Size = 16;
     public uint Flags;
@@ -22,27 +22,28 @@ public struct FuseCreateIn
 
 /// <summary><c>struct fuse_open_out</c> (16 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseOpenOut
+internal struct FuseOpenOut
 {
     public const int Size = 16;
     public ulong Fh;
-    public OpenReplyFlags OpenFlags;
-    /// <summary>With <see cref="OpenReplyFlags.Passthrough"/>: the id from FUSE_DEV_IOC_BACKING_OPEN.</summary>
+    /// <summary><c>FOPEN_*</c> bits (LowLevel.OpenReplyFlags).</summary>
+    public uint OpenFlags;
+    /// <summary>With FOPEN_PASSTHROUGH: the id from FUSE_DEV_IOC_BACKING_OPEN.</summary>
     public int BackingId;
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseReleaseIn
+internal struct FuseReleaseIn
 {
     public const int Size = 24;
     public ulong Fh;
     public uint Flags;
-    public ReleaseFlags ReleaseFlags;
+    public uint ReleaseFlags;
     public ulong LockOwner;
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseFlushIn
+internal struct FuseFlushIn
 {
     public const int Size = 24;
     public ulong Fh;
@@ -53,7 +54,7 @@ public struct FuseFlushIn
 
 /// <summary><c>struct fuse_read_in</c> (40 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseReadIn
+internal struct FuseReadIn
 {
     public const int Size = 40;
     public ulong Fh;
@@ -67,20 +68,20 @@ public struct FuseReadIn
 
 /// <summary><c>struct fuse_write_in</c> (40 bytes); the data follows.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseWriteIn
+internal struct FuseWriteIn
 {
     public const int Size = 40;
     public ulong Fh;
     public ulong Offset;
     public uint WriteSize;
-    public WriteFlags WriteFlags;
+    public uint WriteFlags;
     public ulong LockOwner;
     public uint Flags;
     public uint Padding;
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseWriteOut
+internal struct FuseWriteOut
 {
     public const int Size = 8;
     public uint WriteSize;
@@ -88,7 +89,7 @@ public struct FuseWriteOut
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseFsyncIn
+internal struct FuseFsyncIn
 {
     public const int Size = 16;
     public const uint FlagDataSync = 1;
@@ -99,7 +100,7 @@ public struct FuseFsyncIn
 
 /// <summary><c>struct fuse_file_lock</c> (24 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseFileLock
+internal struct FuseFileLock
 {
     public const int Size = 24;
     public ulong Start;
@@ -109,7 +110,7 @@ public struct FuseFileLock
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseLkIn
+internal struct FuseLkIn
 {
     public const int Size = 48;
     public const uint FlagFlock = 1;
@@ -121,7 +122,7 @@ public struct FuseLkIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseFallocateIn
+internal struct FuseFallocateIn
 {
     public const int Size = 32;
     public ulong Fh;
@@ -132,7 +133,7 @@ public struct FuseFallocateIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseLseekIn
+internal struct FuseLseekIn
 {
     public const int Size = 24;
     public ulong Fh;
@@ -142,7 +143,7 @@ public struct FuseLseekIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseCopyFileRangeIn
+internal struct FuseCopyFileRangeIn
 {
     public const int Size = 56;
     public ulong FhIn;
@@ -155,11 +156,11 @@ public struct FuseCopyFileRangeIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseIoctlIn
+internal struct FuseIoctlIn
 {
     public const int Size = 32;
     public ulong Fh;
-    public IoctlFlags Flags;
+    public uint Flags;
     public uint Cmd;
     public ulong Arg;
     public uint InSize;
@@ -167,7 +168,7 @@ public struct FuseIoctlIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseIoctlIovec
+internal struct FuseIoctlIovec
 {
     public const int Size = 16;
     public ulong Base;
@@ -175,17 +176,17 @@ public struct FuseIoctlIovec
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseIoctlOut
+internal struct FuseIoctlOut
 {
     public const int Size = 16;
     public int Result;
-    public IoctlFlags Flags;
+    public uint Flags;
     public uint InIovs;
     public uint OutIovs;
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FusePollIn
+internal struct FusePollIn
 {
     public const int Size = 24;
     public const uint FlagScheduleNotify = 1;
@@ -196,7 +197,7 @@ public struct FusePollIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseInterruptIn
+internal struct FuseInterruptIn
 {
     public const int Size = 8;
     public ulong Unique;

@@ -1,7 +1,7 @@
 namespace DirectFuse.Protocol;
 
 /// <summary>Request opcodes of the FUSE kernel protocol (include/uapi/linux/fuse.h, 7.45).</summary>
-public enum FuseOpcode : uint
+internal enum FuseOpcode : uint
 {
     Lookup = 1,
     /// <summary>No reply.</summary>
@@ -62,7 +62,7 @@ public enum FuseOpcode : uint
 }
 
 /// <summary>Codes of server-to-kernel notifications (sent with <c>unique = 0</c>, code in <c>error</c>).</summary>
-public enum FuseNotifyCode
+internal enum FuseNotifyCode
 {
     Poll = 1,
     InvalInode = 2,

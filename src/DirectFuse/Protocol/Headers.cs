@@ -4,7 +4,7 @@ namespace DirectFuse.Protocol;
 
 /// <summary><c>struct fuse_in_header</c> (40 bytes): precedes every request.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseInHeader
+internal struct FuseInHeader
 {
     public const int Size = 40;
     public uint Len;
@@ -21,7 +21,7 @@ public struct FuseInHeader
 
 /// <summary><c>struct fuse_out_header</c> (16 bytes): precedes every reply and notification.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseOutHeader
+internal struct FuseOutHeader
 {
     public const int Size = 16;
     public uint Len;
@@ -32,7 +32,7 @@ public struct FuseOutHeader
 
 /// <summary><c>struct fuse_ext_header</c>: one request extension.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseExtHeader
+internal struct FuseExtHeader
 {
     public const int Size = 8;
     public uint ExtSize;

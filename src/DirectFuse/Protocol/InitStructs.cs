@@ -7,7 +7,7 @@ namespace DirectFuse.Protocol;
 /// (no <c>flags2</c>).
 /// </summary>
 [StructLayout(LayoutKind.Sequential, Size = Size)]
-public struct FuseInitIn
+internal struct FuseInitIn
 {
     public const int Size = 64;
     public const int CompatSize = 16;
@@ -20,7 +20,7 @@ public struct FuseInitIn
 
 /// <summary><c>struct fuse_init_out</c> (64 bytes; kernels before 7.23 want 24).</summary>
 [StructLayout(LayoutKind.Sequential, Size = Size)]
-public struct FuseInitOut
+internal struct FuseInitOut
 {
     public const int Size = 64;
     public const int Compat22Size = 24;
@@ -41,7 +41,7 @@ public struct FuseInitOut
 
 /// <summary><c>struct cuse_init_in</c> (16 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct CuseInitIn
+internal struct CuseInitIn
 {
     public const int Size = 16;
     public uint Major;
@@ -52,7 +52,7 @@ public struct CuseInitIn
 
 /// <summary><c>struct cuse_init_out</c> (72 bytes); the device info strings follow.</summary>
 [StructLayout(LayoutKind.Sequential, Size = Size)]
-public struct CuseInitOut
+internal struct CuseInitOut
 {
     public const int Size = 72;
     public uint Major;

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace DirectFuse.Protocol;
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseMkNodIn
+internal struct FuseMkNodIn
 {
     public const int Size = 16;
     public uint Mode;
@@ -13,7 +13,7 @@ public struct FuseMkNodIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseMkDirIn
+internal struct FuseMkDirIn
 {
     public const int Size = 8;
     public uint Mode;
@@ -21,30 +21,30 @@ public struct FuseMkDirIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseRenameIn
+internal struct FuseRenameIn
 {
     public const int Size = 8;
     public ulong NewDir;
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseRename2In
+internal struct FuseRename2In
 {
     public const int Size = 16;
     public ulong NewDir;
-    public RenameFlags Flags;
+    public uint Flags;
     public uint Padding;
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseLinkIn
+internal struct FuseLinkIn
 {
     public const int Size = 8;
     public ulong OldNodeId;
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseAccessIn
+internal struct FuseAccessIn
 {
     public const int Size = 8;
     public uint Mask;
@@ -53,7 +53,7 @@ public struct FuseAccessIn
 
 /// <summary><c>struct fuse_setxattr_in</c>: 16 bytes with FUSE_SETXATTR_EXT negotiated, 8 without.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseSetXattrIn
+internal struct FuseSetXattrIn
 {
     public const int Size = 16;
     public const int CompatSize = 8;
@@ -64,7 +64,7 @@ public struct FuseSetXattrIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseGetXattrIn
+internal struct FuseGetXattrIn
 {
     public const int Size = 8;
     public uint BufferSize;
@@ -72,7 +72,7 @@ public struct FuseGetXattrIn
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseGetXattrOut
+internal struct FuseGetXattrOut
 {
     public const int Size = 8;
     public uint ValueSize;
@@ -81,7 +81,7 @@ public struct FuseGetXattrOut
 
 /// <summary><c>struct fuse_dirent</c> header (24 bytes); the name follows, padded to 8 bytes.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseDirent
+internal struct FuseDirent
 {
     public const int Size = 24;
     public ulong Ino;

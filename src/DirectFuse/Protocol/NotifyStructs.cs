@@ -3,14 +3,14 @@ using System.Runtime.InteropServices;
 namespace DirectFuse.Protocol;
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseNotifyPollWakeupOut
+internal struct FuseNotifyPollWakeupOut
 {
     public const int Size = 8;
     public ulong Kh;
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseNotifyInvalInodeOut
+internal struct FuseNotifyInvalInodeOut
 {
     public const int Size = 24;
     public ulong Ino;
@@ -19,7 +19,7 @@ public struct FuseNotifyInvalInodeOut
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseNotifyInvalEntryOut
+internal struct FuseNotifyInvalEntryOut
 {
     public const int Size = 16;
     public ulong Parent;
@@ -28,7 +28,7 @@ public struct FuseNotifyInvalEntryOut
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseNotifyDeleteOut
+internal struct FuseNotifyDeleteOut
 {
     public const int Size = 24;
     public ulong Parent;
@@ -38,7 +38,7 @@ public struct FuseNotifyDeleteOut
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseNotifyStoreOut
+internal struct FuseNotifyStoreOut
 {
     public const int Size = 24;
     public ulong NodeId;
@@ -48,7 +48,7 @@ public struct FuseNotifyStoreOut
 }
 
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseNotifyRetrieveOut
+internal struct FuseNotifyRetrieveOut
 {
     public const int Size = 32;
     public ulong NotifyUnique;
@@ -60,7 +60,7 @@ public struct FuseNotifyRetrieveOut
 
 /// <summary>The body of a NOTIFY_REPLY request (same size as <c>fuse_write_in</c>); the data follows.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FuseNotifyRetrieveIn
+internal struct FuseNotifyRetrieveIn
 {
     public const int Size = 40;
     public ulong Dummy1;

@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using DirectFuse.Cuse;
+using DirectFuse.LowLevel;
 using DirectFuse.Protocol;
 
 namespace DirectFuse.Session;
@@ -18,7 +18,7 @@ internal sealed partial class FuseDispatcher
     internal static ValueTask CuseInit(FuseDispatcher d, FuseRequest r)
     {
         // CUSE_INIT on a FUSE channel, or a second one: a protocol error, and set-up does not run again.
-        if (d.Fs is not ICuseServer cuse || !d.Core.IsCuse || !d.Core.TryBeginInit())
+        if (d.Core.Cuse is not { } cuse || !d.Core.TryBeginInit())
         {
             d.Core.LogUnexpectedInit(r.Opcode.ToString());
             r.ReplyError(EPROTO);
@@ -33,13 +33,12 @@ internal sealed partial class FuseDispatcher
             r.ReplyError(EPROTO);
             return ValueTask.CompletedTask;
         }
-        var info = cuse.DeviceInfo;
         var c = d.Connection;
         c.KernelMajor = a.Major;
         c.KernelMinor = a.Minor;
         c.ProtocolMinor = Math.Min(a.Minor, ProtocolMinor);
         c.MaxWrite = (uint)(d.Core.Pool.InSize - 4096);
-        c.Negotiated = Protocol.InitFlags.None;
+        c.Negotiated = LowLevel.InitFlags.None;
         try
         {
             cuse.CuseInit(c);
@@ -53,14 +52,14 @@ internal sealed partial class FuseDispatcher
         {
             Major = ProtocolMajor,
             Minor = ProtocolMinor,
-            Flags = info.UnrestrictedIoctl ? a.Flags & CuseUnrestrictedIoctl : 0,
+            Flags = cuse.UnrestrictedIoctl ? a.Flags & CuseUnrestrictedIoctl : 0,
             // READ replies are built in the reply buffer, which is as large as the request buffer.
             MaxRead = c.MaxWrite,
             MaxWrite = c.MaxWrite,
-            DevMajor = info.DevMajor,
-            DevMinor = info.DevMinor,
+            DevMajor = cuse.DevMajor,
+            DevMinor = cuse.DevMinor,
         };
-        var strings = info.ToInfoBytes();
+        var strings = cuse.DeviceInfoBytes();
         var payload = r.ReplyPayload(CuseInitOut.Size + strings.Length).Span;
         payload[..CuseInitOut.Size].Clear();
         MemoryMarshal.Write(payload, in reply);
@@ -93,7 +92,7 @@ internal sealed partial class FuseDispatcher
             if (ins.Length + outs.Length > MaxIoctlIovecs)
                 throw new InvalidOperationException($"IOCTL retry names {ins.Length + outs.Length} ranges; the kernel allows {MaxIoctlIovecs}");
             var span = payload.Span;
-            var header = new FuseIoctlOut { Flags = Protocol.IoctlFlags.Retry, InIovs = (uint)ins.Length, OutIovs = (uint)outs.Length };
+            var header = new FuseIoctlOut { Flags = (uint)LowLevel.IoctlFlags.Retry, InIovs = (uint)ins.Length, OutIovs = (uint)outs.Length };
             MemoryMarshal.Write(span, in header);
             int at = FuseIoctlOut.Size;
             foreach (var iov in ins.Concat(outs))

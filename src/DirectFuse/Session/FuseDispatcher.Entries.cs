@@ -41,10 +41,10 @@ internal sealed partial class FuseDispatcher
         var a = r.Arg<FuseSetAttrIn>();
         var request = new SetAttrRequest
         {
-            Valid = a.Valid,
-            Handle = (a.Valid & SetAttrValid.Fh) != 0 ? new FileHandle(a.Fh) : null,
+            Valid = (SetAttrFields)a.Valid,
+            Handle = ((SetAttrFields)a.Valid & SetAttrFields.Fh) != 0 ? new FileHandle(a.Fh) : null,
             // A size to truncate to is a file offset: 2^63 or more is malformed, not a negative length.
-            Size = (a.Valid & SetAttrValid.Size) != 0 ? r.FileOffset(a.FileSize) : (long)a.FileSize,
+            Size = ((SetAttrFields)a.Valid & SetAttrFields.Size) != 0 ? r.FileOffset(a.FileSize) : (long)a.FileSize,
             Mode = a.Mode,
             Uid = a.Uid,
             Gid = a.Gid,
@@ -94,7 +94,7 @@ internal sealed partial class FuseDispatcher
     internal static ValueTask Rename2(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseRename2In>();
-        return RenameCore(d, r, new NodeId(a.NewDir), a.Flags, FuseRename2In.Size);
+        return RenameCore(d, r, new NodeId(a.NewDir), (RenameFlags)a.Flags, FuseRename2In.Size);
     }
 
     private static async ValueTask RenameCore(FuseDispatcher d, FuseRequest r, NodeId newParent, RenameFlags flags, int namesAt)

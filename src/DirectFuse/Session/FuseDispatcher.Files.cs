@@ -48,7 +48,7 @@ internal sealed partial class FuseDispatcher
     {
         var a = r.Arg<FuseWriteIn>();
         var data = r.ArgBytes(FuseWriteIn.Size, a.WriteSize);
-        var result = await d.Fs.WriteAsync(r.Context(fileFlags: (int)a.Flags), r.NodeId, new FileHandle(a.Fh), r.FileOffset(a.Offset), data, a.WriteFlags, r.CancellationToken).ConfigureAwait(false);
+        var result = await d.Fs.WriteAsync(r.Context(fileFlags: (int)a.Flags), r.NodeId, new FileHandle(a.Fh), r.FileOffset(a.Offset), data, (WriteFlags)a.WriteFlags, r.CancellationToken).ConfigureAwait(false);
         if (!result.TryGetValue(out int written)) { r.ReplyError(result.Error); return; }
         r.Reply(new FuseWriteOut { WriteSize = (uint)written });
         d.Metrics.Wrote(written);
@@ -63,7 +63,7 @@ internal sealed partial class FuseDispatcher
     internal static async ValueTask Release(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseReleaseIn>();
-        Answer(r, await d.Fs.ReleaseAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), (int)a.Flags, a.ReleaseFlags, a.LockOwner, r.CancellationToken).ConfigureAwait(false));
+        Answer(r, await d.Fs.ReleaseAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), (int)a.Flags, (ReleaseFlags)a.ReleaseFlags, a.LockOwner, r.CancellationToken).ConfigureAwait(false));
     }
 
     internal static async ValueTask Fsync(FuseDispatcher d, FuseRequest r)
@@ -112,11 +112,11 @@ internal sealed partial class FuseDispatcher
     {
         var a = r.Arg<FuseIoctlIn>();
         // CUSE channels with CUSE_UNRESTRICTED_IOCTL: the retry protocol (FuseDispatcher.Cuse.cs).
-        if ((a.Flags & IoctlFlags.Unrestricted) != 0 && d.Fs is Cuse.ICuseServer cuse) { await CuseIoctl(d, r, cuse).ConfigureAwait(false); return; }
+        if (((IoctlFlags)a.Flags & IoctlFlags.Unrestricted) != 0 && d.Core.Cuse is { } cuse) { await CuseIoctl(d, r, cuse).ConfigureAwait(false); return; }
         // The kernel sends exactly in_size bytes; out_size is bounded by the reply buffer (ReplyPayload clamps).
         var input = r.ArgBytes(FuseIoctlIn.Size, a.InSize);
         var output = r.ReplyPayload((int)Math.Min(FuseIoctlOut.Size + (long)a.OutSize, int.MaxValue))[FuseIoctlOut.Size..];
-        var result = await d.Fs.IoctlAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), a.Cmd, a.Arg, input, output, a.Flags, r.CancellationToken).ConfigureAwait(false);
+        var result = await d.Fs.IoctlAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), a.Cmd, a.Arg, input, output, (IoctlFlags)a.Flags, r.CancellationToken).ConfigureAwait(false);
         if (!result.TryGetValue(out var reply)) { r.ReplyError(result.Error); return; }
         if (reply.OutLength < 0 || reply.OutLength > output.Length)
             throw new InvalidOperationException($"IOCTL: handler returned {reply.OutLength} output bytes for a {output.Length}-byte buffer");

@@ -175,7 +175,7 @@ internal sealed partial class FuseDispatcher
     }
 
     private static FuseOpenOut ToOpenOut(in OpenReply open) =>
-        new() { Fh = open.Handle.Value, OpenFlags = open.Flags, BackingId = open.BackingId };
+        new() { Fh = open.Handle.Value, OpenFlags = (uint)open.Flags, BackingId = open.BackingId };
 
     private static void AnswerOpen(FuseRequest r, in Result<OpenReply> result)
     {

@@ -56,7 +56,11 @@ public sealed partial class FuseSession : IDisposable
     public bool ServesInheritedFd => _mount.Inherited;
     /// <summary>The FUSE connection number (/sys/fs/fuse/connections/N), if it could be read from mountinfo.</summary>
     public uint? ConnectionId => _mount.ConnectionId;
+    /// <summary>The connection as negotiated at INIT: protocol version, capabilities and limits.</summary>
     public FuseConnection Connection => _core.Connection;
+    /// <summary>
+    /// Server-to-kernel notifications on this mount: cache invalidation, store, retrieve, poll wake-ups.
+    /// </summary>
     public FuseNotifier Notifier => _core.Notifier;
     /// <summary>True when mounted through fusermount3 (not root, or auto_unmount).</summary>
     public bool MountedWithFusermount => _mount.ViaFusermount;
@@ -252,6 +256,9 @@ public sealed partial class FuseSession : IDisposable
         return _mount.ForceUnmount();
     }
 
+    /// <summary>
+    /// <see cref="Shutdown"/> with 2 s for clients to let go of the mount and 5 s for the workers after the abort.
+    /// </summary>
     public void Dispose() => Shutdown(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5));
 
     /// <summary>

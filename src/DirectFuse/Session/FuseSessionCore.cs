@@ -58,7 +58,9 @@ internal sealed partial class FuseSessionCore
     public ILogger Logger => _logger;
     public bool Initialized => _initialized;
     public Task InitCompleted => _initDone.Task;
-    public bool IsCuse { get; init; }
+    /// <summary>The CUSE side of the server when this session serves /dev/cuse (set by the CUSE layer); null for a FUSE mount.</summary>
+    public ICuseServer? Cuse { get; init; }
+    public bool IsCuse => Cuse is not null;
 
     /// <summary>The uid the mount belongs to (the one passed as user_id): this process's effective uid.</summary>
     public uint Owner { get; }
@@ -67,7 +69,7 @@ internal sealed partial class FuseSessionCore
     public bool OwnerAndRootOnly => !IsCuse && _options.Mount.AllowRoot;
 
     /// <summary>The options of the mount this session serves; null for a CUSE device.</summary>
-    public Transport.MountOptions? MountOptions => IsCuse ? null : _options.Mount;
+    public MountOptions? MountOptions => IsCuse ? null : _options.Mount;
 
     /// <summary>Why FUSE over io_uring was not negotiated although asked for; null when it was (or not asked for).</summary>
     public string? IoUringRefusal { get; private set; }

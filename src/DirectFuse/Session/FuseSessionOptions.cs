@@ -1,3 +1,4 @@
+using DirectFuse.LowLevel;
 using DirectFuse.Protocol;
 using DirectFuse.Transport;
 using Microsoft.Extensions.Logging;
@@ -8,6 +9,7 @@ namespace DirectFuse.Session;
 /// <summary>How a session mounts and serves.</summary>
 public sealed record FuseSessionOptions
 {
+    /// <summary>The mount options (the <c>-o</c> list); libfuse's defaults (nosuid, nodev) unless set.</summary>
     public MountOptions Mount { get; init; } = new();
     /// <summary>Worker threads, each on its own cloned /dev/fuse fd.</summary>
     public int Threads { get; init; } = Math.Max(2, Environment.ProcessorCount);

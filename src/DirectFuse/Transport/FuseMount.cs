@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DirectFuse.Interop;
+using DirectFuse.Session;
 using Microsoft.Extensions.Logging;
 
 namespace DirectFuse.Transport;
@@ -48,7 +49,7 @@ internal sealed partial class FuseMount : IDisposable
             throw new MountException($"mount point '{mountPoint}' is busy: a FUSE file system is already mounted there (run 'directfuse unmount {mountPoint}')", new Errno(16));
 
         // mount(2) needs CAP_SYS_ADMIN, not uid 0: root in a container may lack it and go through fusermount3.
-        bool privileged = DirectMmap.Capabilities.HasSysAdmin();
+        bool privileged = Interop.Capabilities.HasSysAdmin();
         var mount = privileged && !options.AutoUnmount
             ? MountDirect(mountPoint, isDir, options, logger)
             : MountWithFusermount(mountPoint, options, logger);
@@ -260,7 +261,7 @@ internal sealed partial class FuseMount : IDisposable
         const string FuseCtl = "/sys/fs/fuse/connections";
         string abort = $"{FuseCtl}/{id}/abort";
         // The fusectl file system is usually mounted at boot (systemd); mount it if this root process can.
-        if (!File.Exists(abort) && DirectMmap.Capabilities.HasSysAdmin() && Directory.Exists(FuseCtl))
+        if (!File.Exists(abort) && Interop.Capabilities.HasSysAdmin() && Directory.Exists(FuseCtl))
             Libc.mount("fusectl", FuseCtl, "fusectl", 0, "");
         try
         {

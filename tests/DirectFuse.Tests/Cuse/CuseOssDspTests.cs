@@ -20,7 +20,7 @@ public sealed class CuseOssDspTests
         {
             using var sink = new WavSink(Path.Combine(dir, "out.wav"));
             using var device = new OssDspDevice(sink, mmap: false);
-            using var k = new FakeKernel(new DeviceFileSystem(device, new CuseDeviceInfo("dsp")), workers: 2, cuse: true);
+            using var k = FakeKernel.ForCuse(device, new CuseDeviceInfo("dsp"), workers: 2);
             Assert.Equal(0, k.Call(FuseOpcode.CuseInit, 0, Bytes.Of(new CuseInitIn { Major = 7, Minor = 45, Flags = 1 })).Error);
             var open = k.Call(FuseOpcode.Open, 0, new FuseOpenIn { Flags = 1 }); // O_WRONLY
             Assert.Equal(0, open.Error);

@@ -57,7 +57,7 @@ public sealed class CuseProtocolTests
 
     private static FakeKernel StartCuse(CharacterDevice device, CuseDeviceInfo info)
     {
-        var k = new FakeKernel(new DeviceFileSystem(device, info), cuse: true);
+        var k = FakeKernel.ForCuse(device, info);
         try
         {
             var m = k.Call(FuseOpcode.CuseInit, 0, Bytes.Of(new CuseInitIn { Major = 7, Minor = 45, Flags = CuseUnrestrictedIoctl }));
@@ -80,12 +80,12 @@ public sealed class CuseProtocolTests
     }
 
     private static FuseMessage Ioctl(FakeKernel k, ulong fh, uint cmd, ulong arg, byte[] data, uint outSize) =>
-        k.Call(FuseOpcode.Ioctl, 0, new FuseIoctlIn { Fh = fh, Flags = IoctlFlags.Unrestricted, Cmd = cmd, Arg = arg, InSize = (uint)data.Length, OutSize = outSize }, data);
+        k.Call(FuseOpcode.Ioctl, 0, new FuseIoctlIn { Fh = fh, Flags = (uint)IoctlFlags.Unrestricted, Cmd = cmd, Arg = arg, InSize = (uint)data.Length, OutSize = outSize }, data);
 
     [Fact]
     public void Cuse_init_reply_is_cuse_init_out_followed_by_the_device_info_strings()
     {
-        using var k = new FakeKernel(new DeviceFileSystem(new ProbeDevice(), new CuseDeviceInfo("directfuse-probe") { DevMajor = 240, DevMinor = 7 }), cuse: true);
+        using var k = FakeKernel.ForCuse(new ProbeDevice(), new CuseDeviceInfo("directfuse-probe") { DevMajor = 240, DevMinor = 7 });
         ulong unique = k.Send(FuseOpcode.CuseInit, 0, Bytes.Of(new CuseInitIn { Major = 7, Minor = 45, Flags = CuseUnrestrictedIoctl }));
         var m = k.ReadReply(unique);
         var info = Bytes.Utf8("DEVNAME=directfuse-probe\0");
@@ -104,7 +104,7 @@ public sealed class CuseProtocolTests
     [Fact]
     public void Cuse_init_from_another_major_or_on_a_fuse_channel_is_a_protocol_error()
     {
-        using (var k = new FakeKernel(new DeviceFileSystem(new ProbeDevice(), new CuseDeviceInfo("x")), cuse: true))
+        using (var k = FakeKernel.ForCuse(new ProbeDevice(), new CuseDeviceInfo("x")))
         {
             Assert.Equal(-71, k.Call(FuseOpcode.CuseInit, 0, Bytes.Of(new CuseInitIn { Major = 8, Minor = 0 })).Error);
             // FUSE's INIT on a CUSE channel is refused too, and the device can still be set up after both.

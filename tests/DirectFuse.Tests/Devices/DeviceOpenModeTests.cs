@@ -1,6 +1,7 @@
 using DirectFuse.Devices;
 using DirectFuse.DirectMmap;
 using DirectFuse.Examples.OssDsp;
+using DirectFuse.LowLevel;
 using DirectFuse.Protocol;
 using DirectFuse.Tests.Protocol;
 
@@ -50,7 +51,7 @@ public sealed class DeviceOpenModeTests
         Assert.Equal(0, open.Error);
         var reply = open.Read<FuseOpenOut>();
         Assert.Equal(0, kernel.Call(FuseOpcode.Release, 1, new FuseReleaseIn { Fh = reply.Fh, Flags = (uint)accessMode }).Error);
-        return reply.OpenFlags;
+        return (OpenReplyFlags)reply.OpenFlags;
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using DirectFuse.Examples.Hello;
+using DirectFuse.Session;
 using DirectFuse.Tests.Infrastructure;
 using DirectFuse.Transport;
 

@@ -1,5 +1,7 @@
 using DirectFuse.Examples.Loopback;
+using DirectFuse.LowLevel;
 using DirectFuse.Protocol;
+using DirectFuse.Session;
 using DirectFuse.Tests.Infrastructure;
 
 namespace DirectFuse.Tests.Examples;
@@ -207,7 +209,7 @@ public sealed class LoopbackTests
         {
             Run.Process("chmod", "1777", source).EnsureSuccess("chmod");
             var fs = new LoopbackFileSystem(source, new LoopbackOptions { UsePassthrough = true });
-            using var mount = TempMount.Create(fs, new DirectFuse.Session.FuseSessionOptions { Mount = new DirectFuse.Transport.MountOptions { AllowOther = true, Subtype = "test" } });
+            using var mount = TempMount.Create(fs, new DirectFuse.Session.FuseSessionOptions { Mount = new DirectFuse.Session.MountOptions { AllowOther = true, Subtype = "test" } });
             Run.AsNobody("/bin/sh", "-c", $"echo x > '{mount["theirs"]}'").EnsureSuccess("write as nobody");
             Assert.Equal("65534:65534", Run.Process("stat", "-c", "%u:%g", Path.Combine(source, "theirs")).EnsureSuccess("stat").StdOut.Trim());
         }
@@ -224,7 +226,7 @@ public sealed class LoopbackTests
         try
         {
             var fs = new LoopbackFileSystem(source, new LoopbackOptions { Xattrs = false, UsePassthrough = false });
-            using var mount = TempMount.Create(fs, new DirectFuse.Session.FuseSessionOptions { Mount = new DirectFuse.Transport.MountOptions { AllowOther = true, Subtype = "test" } });
+            using var mount = TempMount.Create(fs, new DirectFuse.Session.FuseSessionOptions { Mount = new DirectFuse.Session.MountOptions { AllowOther = true, Subtype = "test" } });
             var setfattr = Run.Process("setfattr", "-n", "user.x", "-v", "1", mount.Path);
             Assert.Contains("Operation not supported", setfattr.StdErr);
             // Privileges are still dropped: the kernel checks the mode bits itself.

@@ -62,7 +62,7 @@ public sealed class OpenTruncateTests
 
         public override ValueTask<Result<AttrReply>> SetAttrAsync(FuseContext context, NodeId node, SetAttrRequest request, CancellationToken cancellationToken)
         {
-            if (request.Has(SetAttrValid.Size))
+            if (request.Has(SetAttrFields.Size))
             {
                 SizesSet.Enqueue(request.Size);
                 lock (_lock) Array.Resize(ref _data, (int)request.Size);

@@ -63,8 +63,8 @@ public sealed class PermissionsTests
         static SetAttrRequest Chown(uint? uid, uint? gid)
         {
             var r = new SetAttrRequest();
-            if (uid is { } u) { r.Valid |= SetAttrValid.Uid; r.Uid = u; }
-            if (gid is { } g) { r.Valid |= SetAttrValid.Gid; r.Gid = g; }
+            if (uid is { } u) { r.Valid |= SetAttrFields.Uid; r.Uid = u; }
+            if (gid is { } g) { r.Valid |= SetAttrFields.Gid; r.Gid = g; }
             return r;
         }
         Assert.Equal(Errno.EPERM, Permissions.CheckSetAttr(As(Bob, Other), file, Chown(Alice, null))); // a non-owner may not even "keep" the owner
@@ -80,9 +80,9 @@ public sealed class PermissionsTests
     public void Times_need_the_owner_unless_both_are_set_to_now_by_a_writer()
     {
         var shared = File(0x1B6); // 0666
-        var touch = new SetAttrRequest { Valid = SetAttrValid.Atime | SetAttrValid.AtimeNow | SetAttrValid.Mtime | SetAttrValid.MtimeNow };
-        var onlyAtimeNow = new SetAttrRequest { Valid = SetAttrValid.Atime | SetAttrValid.AtimeNow };
-        var explicitTimes = new SetAttrRequest { Valid = SetAttrValid.Atime | SetAttrValid.Mtime };
+        var touch = new SetAttrRequest { Valid = SetAttrFields.Atime | SetAttrFields.AtimeNow | SetAttrFields.Mtime | SetAttrFields.MtimeNow };
+        var onlyAtimeNow = new SetAttrRequest { Valid = SetAttrFields.Atime | SetAttrFields.AtimeNow };
+        var explicitTimes = new SetAttrRequest { Valid = SetAttrFields.Atime | SetAttrFields.Mtime };
         Assert.Equal(Errno.Ok, Permissions.CheckSetAttr(As(Bob, Other), shared, touch));
         Assert.Equal(Errno.EACCES, Permissions.CheckSetAttr(As(Bob, Other), File(0x1A4), touch));
         Assert.Equal(Errno.EPERM, Permissions.CheckSetAttr(As(Bob, Other), shared, onlyAtimeNow));
@@ -93,7 +93,7 @@ public sealed class PermissionsTests
     [Fact]
     public void A_writer_may_only_drop_set_id_bits_as_kernels_before_5_11_ask_in_its_name()
     {
-        static SetAttrRequest Chmod(uint mode) => new() { Valid = SetAttrValid.Mode, Mode = mode };
+        static SetAttrRequest Chmod(uint mode) => new() { Valid = SetAttrFields.Mode, Mode = mode };
         var writable = File(StatMode.SetUid | StatMode.SetGid | 0x1FF); // 06777 alice:staff
         Assert.Equal(Errno.Ok, Permissions.CheckSetAttr(As(Bob, Other), writable, Chmod(StatMode.SetGid | 0x1FF)));
         Assert.Equal(Errno.Ok, Permissions.CheckSetAttr(As(Bob, Other), writable, Chmod(0x1FF)));
@@ -108,8 +108,8 @@ public sealed class PermissionsTests
     [Fact]
     public void Truncate_by_path_needs_write_permission_but_ftruncate_was_checked_at_open()
     {
-        var byPath = new SetAttrRequest { Valid = SetAttrValid.Size };
-        var byHandle = new SetAttrRequest { Valid = SetAttrValid.Size | SetAttrValid.Fh, Handle = new FileHandle(1) };
+        var byPath = new SetAttrRequest { Valid = SetAttrFields.Size };
+        var byHandle = new SetAttrRequest { Valid = SetAttrFields.Size | SetAttrFields.Fh, Handle = new FileHandle(1) };
         Assert.Equal(Errno.EACCES, Permissions.CheckSetAttr(As(Bob, Other), File(0x1A4), byPath));
         Assert.Equal(Errno.Ok, Permissions.CheckSetAttr(As(Bob, Other), File(0x1B6), byPath));
         Assert.Equal(Errno.Ok, Permissions.CheckSetAttr(As(Bob, Other), File(0x1A4), byHandle));
@@ -126,12 +126,12 @@ public sealed class PermissionsTests
         var locking = File(StatMode.SetUid | StatMode.SetGid | 0x1A4);
         Assert.Equal(StatMode.Regular | StatMode.SetGid | 0x1A4, Permissions.ModeAfterWrite(As(Bob, Staff), locking, WriteFlags.KillSuidGid));
         Assert.Equal(StatMode.Regular | 0x1A4, Permissions.ModeAfterWrite(As(Bob, Other), locking, WriteFlags.KillSuidGid));
-        var chmod = new SetAttrRequest { Valid = SetAttrValid.Mode, Mode = StatMode.SetGid | 0x1ED };
+        var chmod = new SetAttrRequest { Valid = SetAttrFields.Mode, Mode = StatMode.SetGid | 0x1ED };
         // chmod g+s by an owner outside the file's group silently loses the bit, directories included.
         Assert.Equal(StatMode.Regular | 0x1ED, Permissions.ModeAfterSetAttr(As(Alice, Other), File(0x1ED), chmod));
         Assert.Equal(StatMode.Directory | 0x1ED, Permissions.ModeAfterSetAttr(As(Alice, Other), Dir(0x1ED), chmod));
         Assert.Equal(StatMode.Regular | StatMode.SetGid | 0x1ED, Permissions.ModeAfterSetAttr(As(Alice, Staff), File(0x1ED), chmod));
-        var chownKill = new SetAttrRequest { Valid = SetAttrValid.Uid | SetAttrValid.KillSuidGid, Uid = Bob };
+        var chownKill = new SetAttrRequest { Valid = SetAttrFields.Uid | SetAttrFields.KillSuidGid, Uid = Bob };
         Assert.Equal(StatMode.Regular | 0x1ED, Permissions.ModeAfterSetAttr(As(0, 0), File(0xDED), chownKill));
         Assert.Equal(StatMode.Regular | 0x1ED, Permissions.ModeAfterTruncatingOpen(new FuseContext(1, Bob, Other, 0, 0, 0, FuseContext.NoGroup, killSuidSgid: true), suid));
         Assert.Equal(suid.Mode, Permissions.ModeAfterTruncatingOpen(As(Bob, Other), suid));
@@ -174,7 +174,7 @@ public sealed class PermissionsTests
             Assert.False(caller.IsInGroup(0));
             Assert.True(Permissions.MayAccess(caller, File(0x1A0, Alice, 4343), AccessMode.Read));   // 0640, group 4343
             Assert.False(Permissions.MayAccess(caller, File(0x1A0, Alice, Staff), AccessMode.Read));
-            var chgrp = new SetAttrRequest { Valid = SetAttrValid.Gid, Gid = 4242 };
+            var chgrp = new SetAttrRequest { Valid = SetAttrFields.Gid, Gid = 4242 };
             Assert.Equal(Errno.Ok, Permissions.CheckSetAttr(caller, File(0x1A4, 65534, 65534), chgrp));
         }
         finally

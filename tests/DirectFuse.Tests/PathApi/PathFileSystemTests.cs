@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using DirectFuse.LowLevel;
 using DirectFuse.PathApi;
 using DirectFuse.Protocol;
+using DirectFuse.Session;
 using DirectFuse.Tests.Infrastructure;
 
 namespace DirectFuse.Tests.PathApi;
@@ -207,7 +208,7 @@ public sealed class PathFileSystemTests
         var node = entry.Value.NodeId;
         var request = new SetAttrRequest
         {
-            Valid = SetAttrValid.Mode | SetAttrValid.Uid | SetAttrValid.Size | SetAttrValid.Atime | SetAttrValid.MtimeNow | SetAttrValid.Mtime | SetAttrValid.Fh,
+            Valid = SetAttrFields.Mode | SetAttrFields.Uid | SetAttrFields.Size | SetAttrFields.Atime | SetAttrFields.MtimeNow | SetAttrFields.Mtime | SetAttrFields.Fh,
             Handle = new FileHandle(7),
             Mode = StatMode.Regular | 0x1C0, // 0700
             Uid = 5,
@@ -386,7 +387,7 @@ public sealed class PathFileSystemTests
         fs.AddFile("/secret", "s"u8.ToArray(), perm: 0x180);          // 0600 root
         fs.AddFile("/shared", "x"u8.ToArray(), perm: 0x1B6);          // 0666 root
         fs.AddFile("/suid", "x"u8.ToArray(), perm: 0x9FF);            // 04777 root
-        var options = new DirectFuse.Session.FuseSessionOptions { Mount = new DirectFuse.Transport.MountOptions { AllowOther = true, Subtype = "test" } };
+        var options = new DirectFuse.Session.FuseSessionOptions { Mount = new DirectFuse.Session.MountOptions { AllowOther = true, Subtype = "test" } };
         using var m = TempMount.Create(new PathFileSystemAdapter(fs), options, prefix: "df-path-");
         const string script = """
             import errno, os, sys

@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using DirectFuse.LowLevel;
 using DirectFuse.Protocol;
 using DirectFuse.Session;
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using DirectFuse.LowLevel;
 using DirectFuse.Protocol;
 
 namespace DirectFuse.Tests.Protocol;
@@ -113,7 +114,7 @@ public sealed class DispatchTests
 
         byte[] data = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
         var write = k.Call(FuseOpcode.Write, 2,
-            new FuseWriteIn { Fh = 42, Offset = 5, WriteSize = (uint)data.Length, WriteFlags = WriteFlags.Cache }, data);
+            new FuseWriteIn { Fh = 42, Offset = 5, WriteSize = (uint)data.Length, WriteFlags = (uint)WriteFlags.Cache }, data);
         Assert.Equal(0, write.Error);
         Assert.Equal(new ByteWriter().U32(10).U32(0).ToArray(), write.Payload);
         Assert.Equal(5, fs.LastWriteOffset);
@@ -186,17 +187,18 @@ public sealed class DispatchTests
     }
 
     [Theory]
-    [InlineData(FuseOpcode.Read, 20)]
-    [InlineData(FuseOpcode.Write, 39)]
-    [InlineData(FuseOpcode.Open, 4)]
-    [InlineData(FuseOpcode.SetAttr, 80)]
-    [InlineData(FuseOpcode.Release, 8)]
-    [InlineData(FuseOpcode.Lookup, 0)]
-    [InlineData(FuseOpcode.GetXattr, 8)]
-    public void Arguments_shorter_than_the_opcode_struct_get_EINVAL(FuseOpcode opcode, int argLength)
+    [InlineData((uint)FuseOpcode.Read, 20)]
+    [InlineData((uint)FuseOpcode.Write, 39)]
+    [InlineData((uint)FuseOpcode.Open, 4)]
+    [InlineData((uint)FuseOpcode.SetAttr, 80)]
+    [InlineData((uint)FuseOpcode.Release, 8)]
+    [InlineData((uint)FuseOpcode.Lookup, 0)]
+    [InlineData((uint)FuseOpcode.GetXattr, 8)]
+    public void Arguments_shorter_than_the_opcode_struct_get_EINVAL(uint opcode, int argLength)
     {
+        // The opcode as a number: FuseOpcode is internal and a public test method cannot take it.
         using var k = FakeKernel.StartInitialized(new TestFileSystem());
-        var m = k.Call(opcode, 2, new byte[argLength]);
+        var m = k.Call((FuseOpcode)opcode, 2, new byte[argLength]);
         Assert.Equal(-EINVAL, m.Error);
         AssertNextIsServed(k);
     }

@@ -44,8 +44,8 @@ internal sealed unsafe partial class FakeKernel : IDisposable
     private long _nextUnique;
     private int _disposed;
 
-    /// <param name="cuse">A CUSE channel (/dev/cuse): it takes CUSE_INIT, not INIT.</param>
-    public FakeKernel(LowLevelFileSystem fileSystem, int workers = 1, FuseSessionOptions? options = null, ILogger? logger = null, bool cuse = false)
+    /// <param name="cuse">The CUSE side of a CUSE channel (/dev/cuse): it takes CUSE_INIT, not INIT.</param>
+    public FakeKernel(LowLevelFileSystem fileSystem, int workers = 1, FuseSessionOptions? options = null, ILogger? logger = null, ICuseServer? cuse = null)
     {
         int* sv = stackalloc int[2];
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
@@ -56,7 +56,7 @@ internal sealed unsafe partial class FakeKernel : IDisposable
         Core = new FuseSessionCore(fileSystem, options ?? new FuseSessionOptions { MaxWrite = 64 * 1024, Threads = workers }, logger ?? NullLogger.Instance)
         {
             ControlChannel = Channel,
-            IsCuse = cuse,
+            Cuse = cuse,
         };
         for (int i = 0; i < workers; i++)
         {
@@ -64,6 +64,13 @@ internal sealed unsafe partial class FakeKernel : IDisposable
             _workers.Add(thread);
             thread.Start();
         }
+    }
+
+    /// <summary>A CUSE channel serving <paramref name="device"/> as <paramref name="info"/> says, as CuseSession sets one up.</summary>
+    public static FakeKernel ForCuse(DirectFuse.Devices.CharacterDevice device, DirectFuse.Cuse.CuseDeviceInfo info, int workers = 1, ILogger? logger = null)
+    {
+        var server = new DirectFuse.Cuse.CuseDeviceServer(device, info);
+        return new FakeKernel(server.FileSystem, workers, logger: logger, cuse: server);
     }
 
     public LowLevelFileSystem FileSystem { get; }

@@ -1,3 +1,4 @@
+using DirectFuse.LowLevel;
 using DirectFuse.Protocol;
 using DirectFuse.Session;
 

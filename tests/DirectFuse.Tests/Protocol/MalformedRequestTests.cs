@@ -161,7 +161,7 @@ public sealed class MalformedRequestTests
         Assert.Equal(EINVAL, k.Call(FuseOpcode.SetXattr, 1, setxattr).Error);
         Assert.Equal(ERANGE, k.Call(FuseOpcode.SetXattr, 1, Bytes.Concat(Bytes.Of(new FuseSetXattrIn { ValueSize = 0 }), Bytes.Name(""))).Error);
         Assert.Equal(EINVAL, k.Call(FuseOpcode.Ioctl, 1, Bytes.Join(Bytes.Of(new FuseIoctlIn { Fh = 1, InSize = 0x8000_0000 }), data)).Error);
-        Assert.Equal(EINVAL, k.Call(FuseOpcode.SetAttr, 1, new FuseSetAttrIn { Valid = SetAttrValid.Size, FileSize = 1UL << 63 }).Error);
+        Assert.Equal(EINVAL, k.Call(FuseOpcode.SetAttr, 1, new FuseSetAttrIn { Valid = (uint)SetAttrFields.Size, FileSize = 1UL << 63 }).Error);
         Assert.Empty(fs.Calls);
         AssertOneWarningEach(logger, 8);
         // The same requests with honest lengths reach the file system.
@@ -182,14 +182,14 @@ public sealed class MalformedRequestTests
     public void A_cuse_ioctl_out_size_of_two_to_the_31_or_more_is_bounded_by_the_reply_buffer()
     {
         var logger = new CapturingLogger();
-        using var k = new FakeKernel(new DeviceFileSystem(new NullDevice(), new CuseDeviceInfo("null")), logger: logger, cuse: true);
+        using var k = FakeKernel.ForCuse(new NullDevice(), new CuseDeviceInfo("null"), logger: logger);
         Assert.Equal(0, k.Call(FuseOpcode.CuseInit, 0, Bytes.Of(new CuseInitIn { Major = 7, Minor = 45, Flags = 1 })).Error);
         var open = k.Call(FuseOpcode.Open, 0, new FuseOpenIn { Flags = 2 });
         Assert.Equal(0, open.Error);
         ulong fh = open.Read<FuseOpenOut>().Fh;
         foreach (uint outSize in new[] { 0x8000_0000u, uint.MaxValue, 0x7FFF_FFFFu })
         {
-            var m = k.Call(FuseOpcode.Ioctl, 0, new FuseIoctlIn { Fh = fh, Flags = IoctlFlags.Unrestricted, Cmd = 1, OutSize = outSize });
+            var m = k.Call(FuseOpcode.Ioctl, 0, new FuseIoctlIn { Fh = fh, Flags = (uint)IoctlFlags.Unrestricted, Cmd = 1, OutSize = outSize });
             Assert.Equal(0, m.Error);
             Assert.Equal(FuseIoctlOut.Size, m.Payload.Length);
         }

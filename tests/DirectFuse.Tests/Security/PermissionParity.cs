@@ -1,4 +1,5 @@
 using System.Text;
+using DirectFuse.Session;
 using DirectFuse.Tests.Infrastructure;
 
 namespace DirectFuse.Tests.Security;
@@ -35,7 +36,7 @@ public static class PermissionParity
             $"{name} ({(defaultPermissions ? "" : "no ")}default_permissions)",
             () => TempMount.Create(fs, new DirectFuse.Session.FuseSessionOptions
             {
-                Mount = new DirectFuse.Transport.MountOptions { AllowOther = true, DefaultPermissions = defaultPermissions, Subtype = "test" },
+                Mount = new DirectFuse.Session.MountOptions { AllowOther = true, DefaultPermissions = defaultPermissions, Subtype = "test" },
             }),
             caller, excluded);
 

@@ -1,3 +1,4 @@
+using DirectFuse.Session;
 using DirectFuse.Transport.IoUring;
 using Microsoft.Extensions.Logging;
 using static DirectFuse.Transport.IoUring.IoUringNative;
@@ -88,7 +89,7 @@ internal sealed partial class FuseRingTransport
         {
             reason = transport._failure ?? $"the ring queues were not set up within {SetupTimeout.TotalSeconds:0}s";
             if (!DisableOnKernel(deviceFd, logger))
-                throw new Transport.MountException($"FUSE over io_uring was negotiated but cannot be used or turned off ({reason})");
+                throw new MountException($"FUSE over io_uring was negotiated but cannot be used or turned off ({reason})");
             return null;
         }
         // REGISTER is answered at once when refused; a thread stuck in io_uring_enter is not a decision either way.

@@ -1,30 +1,28 @@
-using DirectFuse.Cuse;
 using DirectFuse.DirectMmap;
 using DirectFuse.LowLevel;
 
 namespace DirectFuse.Devices;
 
-// The CUSE side of the device host: the same OPEN/READ/WRITE/FLUSH/RELEASE/POLL handling, plus CUSE_INIT's
-// device info and unrestricted ioctls. CUSE files have no attributes and no mmap.
-public sealed partial class DeviceFileSystem : ICuseServer
+// The device host on a CUSE channel (the CUSE layer's CuseDeviceServer drives it): the same OPEN/READ/WRITE/
+// FLUSH/RELEASE/POLL handling, plus unrestricted ioctls. CUSE files have no attributes and no mmap.
+public sealed partial class DeviceFileSystem
 {
-    private CuseDeviceInfo? _cuseInfo;
-
-    internal DeviceFileSystem(CharacterDevice device, CuseDeviceInfo info)
-        : this(device, new DeviceHostOptions { MmapMode = DirectMmapMode.None }) => _cuseInfo = info;
-
-    CuseDeviceInfo ICuseServer.DeviceInfo => _cuseInfo ?? throw new InvalidOperationException("not a CUSE host");
+    /// <summary>A host for a CUSE channel: opens name node 0 and nothing is ever mapped.</summary>
+    internal static DeviceFileSystem ForCuseChannel(CharacterDevice device) =>
+        new(device, new DeviceHostOptions { MmapMode = DirectMmapMode.None }) { IsCuse = true };
 
     /// <summary>True when this host serves a CUSE channel rather than a FUSE mount.</summary>
-    public bool IsCuse => _cuseInfo is not null;
+    internal bool IsCuse { get; private init; }
 
-    void ICuseServer.CuseInit(FuseConnection connection)
+    /// <summary>CUSE_INIT: the connection is this host's, and a CUSE device cannot be mapped.</summary>
+    internal void InitCuseChannel(FuseConnection connection)
     {
         _connection = connection;
         SetMode(DirectMmapMode.None, "CUSE devices cannot be mapped");
     }
 
-    async ValueTask<Result<IoctlResult>> ICuseServer.UnrestrictedIoctlAsync(FuseContext context, FileHandle handle, uint command, ulong argument,
+    /// <summary>An unrestricted IOCTL on an open device file (first call: empty input and output; after a retry: the requested memory).</summary>
+    internal async ValueTask<Result<IoctlResult>> UnrestrictedIoctlAsync(FuseContext context, FileHandle handle, uint command, ulong argument,
         ReadOnlyMemory<byte> input, Memory<byte> output, CancellationToken cancellationToken)
     {
         if (!_files.TryGetValue(handle.Value, out var file)) return Errno.EBADF;

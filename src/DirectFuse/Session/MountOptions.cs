@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace DirectFuse.Transport;
+namespace DirectFuse.Session;
 
 /// <summary>
 /// libfuse-style mount options (the <c>-o</c> list): what reaches mount(2), as flags or in its data string, or

@@ -1,7 +1,8 @@
 using DirectFuse.Interop;
+using DirectFuse.Transport;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace DirectFuse.Transport;
+namespace DirectFuse.Session;
 
 /// <summary>Operations on FUSE mounts that belong to any process (the <c>directfuse unmount</c> command).</summary>
 public static class FuseMounts
@@ -53,7 +54,7 @@ public static class FuseMounts
             throw Directory.Exists(full) || File.Exists(full)
                 ? new MountException($"'{full}' is not a FUSE mount point", Errno.EINVAL)
                 : new MountException($"'{full}' does not exist", Errno.ENOENT);
-        if (DirectMmap.Capabilities.HasSysAdmin())
+        if (Interop.Capabilities.HasSysAdmin())
         {
             if (Libc.umount2(full, 0) == 0) return;
             var errno = Errno.Last;

@@ -1,7 +1,7 @@
-namespace DirectFuse.DirectMmap;
+namespace DirectFuse.Interop;
 
-/// <summary>Process capabilities that decide which direct-mmap mechanism can work.</summary>
-public static class Capabilities
+/// <summary>The process capabilities that decide whether it may mount directly and register FUSE backing files.</summary>
+internal static class Capabilities
 {
     private const int CapSysAdmin = 21;
 
