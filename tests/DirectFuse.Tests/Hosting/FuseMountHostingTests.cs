@@ -76,6 +76,77 @@ public sealed class FuseMountHostingTests : IDisposable
     }
 
     [Fact]
+    public async Task The_hosts_stop_timeout_ends_a_shutdown_that_a_client_holds_open()
+    {
+        string dir = NewDirectory();
+        using var host = BuildHost(services => services.AddFuseMount(_ => new MemFileSystem(), o =>
+        {
+            Configure(o, dir);
+            o.ShutdownGrace = TimeSpan.FromMinutes(5); // the shutdown would wait this long for the client below
+        }));
+        await host.StartAsync().WaitAsync(Patience.Seconds(30));
+        File.WriteAllText(Path.Combine(dir, "held"), "x");
+        // A client with an open file keeps the lazily detached connection alive, so the shutdown waits for it.
+        using var client = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", ["-c", "exec 3<\"$0\"; sleep 600", Path.Combine(dir, "held")]) { UseShellExecute = false })!;
+        try
+        {
+            Assert.True(SpinWait.SpinUntil(() => Directory.GetFiles($"/proc/{client.Id}/fd").Length > 3, Patience.Seconds(10)), "the client never opened the file");
+            using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            await host.StopAsync(stopTimeout.Token).WaitAsync(Patience.Seconds(30));
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"the stop took {watch.Elapsed.TotalSeconds:0.0} s despite its 1 s timeout");
+            Assert.False(Mounts.IsFuseMounted(dir));
+            Assert.Contains(_logs.Messages, m => m.Category == "DirectFuse.Hosting" && m.Text.Contains("stop timeout"));
+            // The connection was aborted: the held file answers ENOTCONN instead of keeping the server.
+            var read = Run.Process("cat", $"/proc/{client.Id}/fd/3");
+            Assert.NotEqual(0, read.ExitCode);
+        }
+        finally
+        {
+            client.Kill();
+            client.WaitForExit();
+        }
+    }
+
+    [Fact]
+    public async Task A_start_cancelled_while_mounting_throws_and_the_late_mount_is_taken_down()
+    {
+        string dir = NewDirectory();
+        var fs = new SlowInitFileSystem();
+        using var host = BuildHost(services => services.AddFuseMount(_ => fs, o => Configure(o, dir)));
+        using var startTimeout = new CancellationTokenSource();
+        var starting = host.StartAsync(startTimeout.Token);
+        Assert.True(fs.InitEntered.Wait(Patience.Seconds(10)), "INIT never reached the file system");
+        startTimeout.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => starting.WaitAsync(Patience.Seconds(30)));
+        fs.ReleaseInit.Set(); // the mount now completes, after the host gave up on it
+        Assert.True(SpinWait.SpinUntil(() => fs.Destroyed, Patience.Seconds(20)), "the late mount was never taken down");
+        Assert.True(Mounts.WaitUntilUnmounted(dir, Patience.Seconds(10)), "the late mount stayed");
+        await host.StopAsync().WaitAsync(Patience.Seconds(30));
+    }
+
+    /// <summary>A file system whose INIT waits for the test, so that a start can be cancelled while the mount is under way.</summary>
+    private sealed class SlowInitFileSystem : DirectFuse.LowLevel.LowLevelFileSystem
+    {
+        public ManualResetEventSlim InitEntered { get; } = new();
+        public ManualResetEventSlim ReleaseInit { get; } = new();
+        public volatile bool Destroyed;
+
+        public override void Init(DirectFuse.LowLevel.FuseConnection connection)
+        {
+            InitEntered.Set();
+            ReleaseInit.Wait(Patience.Seconds(30));
+            base.Init(connection);
+        }
+
+        public override void Destroy()
+        {
+            Destroyed = true;
+            base.Destroy();
+        }
+    }
+
+    [Fact]
     public void A_mount_without_a_mount_point_is_refused_when_registered()
     {
         var services = new ServiceCollection();
