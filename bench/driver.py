@@ -626,7 +626,7 @@ def main():
             verdict = "requests went over io_uring" if done else "**FELL BACK to /dev/fuse: no ring completion seen**"
             notes.append(f"- `{name}`: {verdict} ({done} ring completions over all workloads and runs; its process: {summary}).")
 
-        if "counts" in args.only_list and "directfuse" in args.only_list:
+        if "counts" in args.only_list and any(c.name.startswith("directfuse") for c in cons):
             counts = count_requests(args, src, mnt_root, cleanup, cons, uring)
 
         if "fmmap" in args.only_list:
