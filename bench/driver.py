@@ -117,12 +117,11 @@ def loadavg():
 # ---- contenders ------------------------------------------------------------------------------------------------
 
 class Contender:
-    def __init__(self, name, description, command=None, env=None, part=None, uring=False):
+    def __init__(self, name, description, command=None, env=None, uring=False):
         self.name = name
         self.description = description
         self.command = command  # None: the source directory itself (native)
         self.env = env or {}
-        self.part = part or name  # the --only part that selects it (its own name selects it too)
         self.uring = uring  # needs enable_uring=Y while mounted
 
 
@@ -152,11 +151,11 @@ def contenders(args, src):
     if wanted(args, "directfuse", "directfuse"):
         result.append(Contender(
             "directfuse", f"DirectFuse loopback ({build} build), --threads {n} (one cloned /dev/fuse fd per worker thread), FUSE passthrough on, --no-xattr (as passthrough_ll without -o xattr)",
-            lambda mnt: cli + ["mount", "loopback", src, mnt, "--threads", str(n), "--no-xattr"], part="directfuse"))
+            lambda mnt: cli + ["mount", "loopback", src, mnt, "--threads", str(n), "--no-xattr"]))
     if wanted(args, "directfuse", "directfuse-nopt"):
         result.append(Contender(
             "directfuse-nopt", f"DirectFuse loopback ({build} build), --threads {n}, --no-passthrough (the server serves every read and write), --no-xattr",
-            lambda mnt: cli + ["mount", "loopback", src, mnt, "--threads", str(n), "--no-passthrough", "--no-xattr"], part="directfuse"))
+            lambda mnt: cli + ["mount", "loopback", src, mnt, "--threads", str(n), "--no-passthrough", "--no-xattr"]))
     return result
 
 
@@ -175,16 +174,16 @@ def newest_peer_contenders(args, src):
         if wanted(args, "libfuse318", "libfuse318-hp"):
             result.append(Contender(
                 "libfuse318-hp", f"libfuse {v} passthrough_hp --nopassthrough --num-threads {n} --clone-fd (its own timeouts: 86 400 s, writeback cache, splice)",
-                hp([]), part="libfuse318"))
+                hp([])))
         if wanted(args, "libfuse318", "libfuse318-hp-uring"):
             if args.uring_ok:
                 result.append(Contender(
                     "libfuse318-hp-uring", f"libfuse {v} passthrough_hp, the same with -o io_uring (one ring queue per CPU)",
-                    hp(["-o", "io_uring"]), part="libfuse318", uring=True))
+                    hp(["-o", "io_uring"]), uring=True))
     if args.gofuse210 and wanted(args, "gofuse210", "gofuse210"):
         result.append(Contender(
             "gofuse210", f"go-fuse {args.gofuse210_version} loopback example with DisabledCapabilities = CAP_PASSTHROUGH (one line added by bench/run), GOMAXPROCS={n}",
-            lambda mnt: [args.gofuse210, "-q", mnt, src], {"GOMAXPROCS": str(n)}, part="gofuse210"))
+            lambda mnt: [args.gofuse210, "-q", mnt, src], {"GOMAXPROCS": str(n)}))
     return result
 
 
@@ -202,7 +201,7 @@ def uring_contenders(args, src):
     return [Contender(
         "directfuse-uring", f"DirectFuse loopback ({build} build), --threads {n}, --no-passthrough, --no-xattr, -o io_uring (one ring queue per CPU; /dev/fuse workers keep FORGET and INTERRUPT)",
         lambda mnt: cli + ["mount", "loopback", src, mnt, "--threads", str(n), "--no-passthrough", "--no-xattr", "-o", "io_uring"],
-        part="directfuse", uring=True)]
+        uring=True)]
 
 
 class Mounted:
