@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 
+import peers
 import startup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -102,13 +103,6 @@ def wait_mounted(path, proc, timeout=30):
     raise RuntimeError(f"{path} was not mounted within {timeout}s")
 
 
-def cpu_seconds(pid):
-    """utime+stime of a process (all threads, including those that exited), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def drop_caches():
     subprocess.run(["sync"])
     with open("/proc/sys/vm/drop_caches", "w") as f:
@@ -123,11 +117,17 @@ def loadavg():
 # ---- contenders ------------------------------------------------------------------------------------------------
 
 class Contender:
-    def __init__(self, name, description, command=None, env=None):
+    def __init__(self, name, description, command=None, env=None, uring=False):
         self.name = name
         self.description = description
         self.command = command  # None: the source directory itself (native)
         self.env = env or {}
+        self.uring = uring  # needs enable_uring=Y while mounted
+
+
+def wanted(args, part, name):
+    """--only lists parts (libfuse, directfuse, ...) or single contenders by name."""
+    return part in args.only_list or name in args.only_list
 
 
 def directfuse_command(args):
@@ -140,86 +140,92 @@ def contenders(args, src):
     cli = directfuse_command(args)
     build = "Native AOT" if args.aot else "JIT"
     result = [Contender("native", "the tmpfs source directory itself (no FUSE): the limit")]
-    if "libfuse" in args.only_list:
+    if wanted(args, "libfuse", "libfuse"):
         result.append(Contender(
             "libfuse", f"libfuse 3.14 passthrough_ll, -o max_threads={n},max_idle_threads={n},clone_fd (multi-threaded loop, one /dev/fuse clone per worker)",
             lambda mnt: [os.path.join(BUILD, "passthrough_ll"), "-f", "-o", f"source={src},max_threads={n},max_idle_threads={n},clone_fd", mnt]))
-    if "gofuse" in args.only_list:
+    if wanted(args, "gofuse", "gofuse"):
         result.append(Contender(
             "gofuse", f"go-fuse 2.1 loopback example, GOMAXPROCS={n} (goroutine per request; at most {n} OS threads run Go code at once)",
             lambda mnt: [os.path.join(BUILD, "loopback"), "-q", mnt, src], {"GOMAXPROCS": str(n)}))
-    if "directfuse" in args.only_list:
+    if wanted(args, "directfuse", "directfuse"):
         result.append(Contender(
             "directfuse", f"DirectFuse loopback ({build} build), --threads {n} (one cloned /dev/fuse fd per worker thread), FUSE passthrough on, --no-xattr (as passthrough_ll without -o xattr)",
             lambda mnt: cli + ["mount", "loopback", src, mnt, "--threads", str(n), "--no-xattr"]))
+    if wanted(args, "directfuse", "directfuse-nopt"):
         result.append(Contender(
             "directfuse-nopt", f"DirectFuse loopback ({build} build), --threads {n}, --no-passthrough (the server serves every read and write), --no-xattr",
             lambda mnt: cli + ["mount", "loopback", src, mnt, "--threads", str(n), "--no-passthrough", "--no-xattr"]))
     return result
 
 
+def newest_peer_contenders(args, src):
+    """libfuse >= 3.18 passthrough_hp and go-fuse >= 2.10 loopback, when bench/run built them from the source trees
+    given with --libfuse-src / --gofuse-src (issue 14). All without passthrough: the server serves every read and
+    write, as directfuse-nopt and directfuse-uring do."""
+    n = args.threads
+    result = []
+    if args.libfuse318:
+        v = args.libfuse318_version
+        # passthrough_hp: --num-threads caps libfuse's multi-threaded loop (idle workers are kept by default),
+        # --clone-fd gives each worker its own /dev/fuse fd; with -o io_uring, one ring queue per CPU serves the
+        # requests and the /dev/fuse workers only what the ring does not carry (FORGET, INTERRUPT, notifications).
+        hp = lambda extra: (lambda mnt: [args.libfuse318, "--foreground", "--nopassthrough", "--num-threads", str(n), "--clone-fd"] + extra + [src, mnt])
+        if wanted(args, "libfuse318", "libfuse318-hp"):
+            result.append(Contender(
+                "libfuse318-hp", f"libfuse {v} passthrough_hp --nopassthrough --num-threads {n} --clone-fd (its own timeouts: 86 400 s, writeback cache, splice)",
+                hp([])))
+        if wanted(args, "libfuse318", "libfuse318-hp-uring"):
+            if args.uring_ok:
+                result.append(Contender(
+                    "libfuse318-hp-uring", f"libfuse {v} passthrough_hp, the same with -o io_uring (one ring queue per CPU)",
+                    hp(["-o", "io_uring"]), uring=True))
+    if args.gofuse210 and wanted(args, "gofuse210", "gofuse210"):
+        result.append(Contender(
+            "gofuse210", f"go-fuse {args.gofuse210_version} loopback example with DisabledCapabilities = CAP_PASSTHROUGH (one line added by bench/run), GOMAXPROCS={n}",
+            lambda mnt: [args.gofuse210, "-q", mnt, src], {"GOMAXPROCS": str(n)}))
+    return result
+
+
 # ---- FUSE over io_uring (issue 14) --------------------------------------------------------------------------------
-
-ENABLE_URING = "/sys/module/fuse/parameters/enable_uring"
-
 
 def uring_contenders(args, src):
     """DirectFuse's loopback over FUSE-over-io_uring, without passthrough (so the ring carries every read and
-    write): compared with directfuse-nopt. Only where the kernel has it (the fuse module's enable_uring)."""
-    if "directfuse" not in args.only_list or not os.path.exists(ENABLE_URING):
+    write): compared with directfuse-nopt and libfuse318-hp-uring. Only where the kernel has it and
+    enable_uring can be set (peers.UringParameter)."""
+    if not wanted(args, "directfuse", "directfuse-uring") or not args.uring_ok:
         return []
     n = args.threads
-    dll = os.path.join(BUILD, "cli", "directfuse.dll")
+    cli = directfuse_command(args)
+    build = "Native AOT" if args.aot else "JIT"
     return [Contender(
-        "directfuse-uring", f"DirectFuse loopback, --threads {n}, --no-passthrough, --no-xattr, -o io_uring (one ring queue per CPU; /dev/fuse workers keep FORGET and INTERRUPT)",
-        lambda mnt: ["dotnet", dll, "mount", "loopback", src, mnt, "--threads", str(n), "--no-passthrough", "--no-xattr", "-o", "io_uring"])]
-
-
-class UringParameter:
-    """Turns enable_uring on for the run when an io_uring contender runs, and puts back the value found."""
-
-    def __init__(self, cons):
-        self.original = None
-        if any(c.name == "directfuse-uring" for c in cons):
-            with open(ENABLE_URING) as f:
-                self.original = f.read().strip()
-            with open(ENABLE_URING, "w") as f:
-                f.write("Y")
-
-    def restore(self):
-        if self.original is not None:
-            with open(ENABLE_URING, "w") as f:
-                f.write(self.original)
-            self.original = None
-
-
-def latency_workloads(args):
-    """Round trips of one request: stat(2) of names that do not exist, each a LOOKUP answered ENOENT, timed one by
-    one; p50 and p99 come from the same pass."""
-    last = {}
-
-    def p50(root):
-        r = metabench("negstat", os.path.join(root, "meta"), args.params["files"])
-        last["p99"] = r["p99_us"]
-        return r["p50_us"], r["ops"]
-
-    return [
-        Workload("neglookup-p50", "µs", p50, f"median round trip of stat(2) on a missing name ({args.params['files']} names): one LOOKUP → ENOENT"),
-        Workload("neglookup-p99", "µs", lambda root: (last.pop("p99", 0.0), 0), "99th percentile of the same pass"),
-    ]
+        "directfuse-uring", f"DirectFuse loopback ({build} build), --threads {n}, --no-passthrough, --no-xattr, -o io_uring (one ring queue per CPU; /dev/fuse workers keep FORGET and INTERRUPT)",
+        lambda mnt: cli + ["mount", "loopback", src, mnt, "--threads", str(n), "--no-passthrough", "--no-xattr", "-o", "io_uring"],
+        uring=True)]
 
 
 class Mounted:
     """A contender mounted on its mount point (or the native source), undone by close()."""
 
-    def __init__(self, contender, src, mnt_root, cleanup, extra_args=(), capture=False):
+    def __init__(self, contender, src, mnt_root, cleanup, uring, extra_args=(), capture=False):
         self.contender = contender
         self.cleanup = cleanup
         self.proc = None
         self.log = None
+        self.uring = None
         if contender.command is None:
             self.path = src
             return
+        if contender.uring:
+            uring.enable()
+            self.uring = uring
+        try:
+            self.start(contender, mnt_root, cleanup, extra_args, capture)
+        except BaseException:
+            self.close()
+            raise
+
+    def start(self, contender, mnt_root, cleanup, extra_args, capture):
         self.path = os.path.join(mnt_root, contender.name)
         os.makedirs(self.path, exist_ok=True)
         env = dict(os.environ, **contender.env)
@@ -239,13 +245,22 @@ class Mounted:
         wait_mounted(self.path, self.proc)
 
     def cpu(self):
-        return cpu_seconds(self.proc.pid) if self.proc else 0.0
+        return peers.CpuMeter(self.proc.pid).snapshot() if self.proc else None
+
+    def ring(self):
+        return peers.ring_tails(self.proc.pid) if self.proc else {}
 
     def close(self):
-        if self.proc is not None:
-            self.cleanup.unmount(self.path, self.proc)
-        if self.log:
-            self.log.close()
+        try:
+            if self.proc is not None:
+                self.cleanup.unmount(self.path, self.proc)
+            if self.log:
+                self.log.close()
+        finally:
+            # enable_uring goes back only once the io_uring server is gone: the kernel checks it on every ring command.
+            if self.uring is not None:
+                self.uring.restore()
+                self.uring = None
 
 
 # ---- workloads -------------------------------------------------------------------------------------------------
@@ -275,8 +290,15 @@ def fio(path, rw, bs, size, runtime=None, direct=1):
 
 
 class Workload:
+    """run(root) returns (value, client operations) or (value, operations, {row suffix: (value, unit)}): extra rows
+    of the same pass, such as the per-operation round-trip percentiles."""
+
     def __init__(self, name, unit, run, description):
         self.name, self.unit, self.run, self.description = name, unit, run, description
+
+
+def percentiles(r):
+    return {"p50": (r["p50_us"], "µs"), "p99": (r["p99_us"], "µs")}
 
 
 def workloads(args):
@@ -286,11 +308,16 @@ def workloads(args):
         drop_caches()
         time.sleep(0.3)
         r = metabench("stat", os.path.join(root, "meta"), p["files"])
-        return r["ops"] / r["seconds"], r["ops"]
+        return r["ops"] / r["seconds"] * 1e-3, r["ops"], percentiles(r)
 
     def create(root):
         r = metabench("create", os.path.join(root, "create"), p["creates"], 4096)
-        return r["ops"] / r["seconds"], r["ops"]
+        return r["ops"] / r["seconds"] * 1e-3, r["ops"], percentiles(r)
+
+    def neglookup(root):
+        # Names unique to the metabench process: no negative dentry of an earlier pass answers them.
+        r = metabench("negstat", os.path.join(root, "meta"), p["files"])
+        return r["ops"] / r["seconds"] * 1e-3, r["ops"], percentiles(r)
 
     def listing(mode):
         def run(root):
@@ -311,9 +338,9 @@ def workloads(args):
         return s["iops"] / 1e3, s["total_ios"]
 
     return [
-        Workload("stat", "kops/s", lambda r: scale(stat(r), 1e-3),
+        Workload("stat", "kops/s", stat,
                  f"stat(2) of {p['files']} files, each name uncached (dentries dropped first): one LOOKUP each"),
-        Workload("create", "kops/s", lambda r: scale(create(r), 1e-3),
+        Workload("create", "kops/s", create,
                  f"open(O_CREAT)+write 4 KiB+close+unlink, {p['creates']} files"),
         Workload("readdir", "kentries/s", lambda r: scale(listing("readdir")(r), 1e-3),
                  f"getdents64 through a {p['files']}-entry directory, {p['readdir_reps']} times"),
@@ -322,6 +349,8 @@ def workloads(args):
         Workload("seqread", "MiB/s", seqread, f"fio read, 1 MiB blocks, psync, direct=1, {p['data_size']} file"),
         Workload("seqwrite", "MiB/s", seqwrite, f"fio write, 1 MiB blocks, psync, direct=1, {p['data_size']} file"),
         Workload("randread", "kIOPS", randread, f"fio randread, 4 KiB blocks, psync, direct=1, {p['rand_runtime']} s over {p['data_size']}"),
+        Workload("neglookup", "kops/s", neglookup,
+                 f"stat(2) of {p['files']} names that do not exist, each timed: one LOOKUP answered ENOENT"),
     ]
 
 
@@ -419,6 +448,15 @@ def targets(results):
         r = va / vb
         rows.append((name, f"{r:.3f}× ({fmt(va)} / {fmt(vb)} {results.units[(w, a)]})", f"≥ {need}×", r >= need))
 
+    def at_most(name, w, a, b, limit):
+        """Lower is better (CPU, latency): a ≤ limit × b."""
+        va, vb = results.median(w, a), results.median(w, b)
+        if va is None or vb is None or vb == 0:
+            rows.append((name, None, f"≤ {limit}×", None))
+            return
+        r = va / vb
+        rows.append((name, f"{r:.3f}× ({fmt(va)} / {fmt(vb)} {results.units[(w, a)]})", f"≤ {limit}×", r <= limit))
+
     first = results.values.get(("startup-first-answer", "directfuse-aot"))
     if first:
         med = statistics.median(first)
@@ -435,6 +473,16 @@ def targets(results):
     for w in ("seqread", "seqwrite"):
         ratio(f"{w} without passthrough vs libfuse", w, "directfuse-nopt", "libfuse", 1.0)
         ratio(f"{w} with passthrough vs native", w, "directfuse", "native", 0.95)
+    # Issue 14: against libfuse >= 3.18's passthrough_hp with io_uring, all without passthrough; DirectFuse with
+    # and without io_uring. Rows only when that contender ran.
+    if any(k[1] == "libfuse318-hp-uring" for k in results.values):
+        for ours in ("directfuse-uring", "directfuse-nopt"):
+            for w in ("stat", "create"):
+                ratio(f"{w} ops/s, {ours} vs libfuse318-hp-uring", w, ours, "libfuse318-hp-uring", 1.25)
+            at_most(f"server CPU per stat, {ours} vs libfuse318-hp-uring", "stat.server-cpu", ours, "libfuse318-hp-uring", 0.8)
+            at_most(f"negative-LOOKUP p99, {ours} vs libfuse318-hp-uring", "neglookup.p99", ours, "libfuse318-hp-uring", 1.0)
+            for w in ("seqwrite", "randread"):
+                ratio(f"{w} without passthrough, {ours} vs libfuse318-hp-uring", w, ours, "libfuse318-hp-uring", 1.0)
     for op in ("LOOKUP", "GETATTR", "READ", "WRITE"):
         v = results.values.get((f"alloc-{op}", "directfuse-null"))
         if not v:
@@ -445,7 +493,7 @@ def targets(results):
     return rows
 
 
-def machine():
+def machine(args):
     cpu = "unknown"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -461,6 +509,9 @@ def machine():
         "nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(), "memory_gib": round(mem_kb / 2**20, 1),
         "dotnet": dotnet, "fio": fio_v, "go": go_v,
         "libfuse": subprocess.run(["pkg-config", "--modversion", "fuse3"], capture_output=True, text=True).stdout.strip(),
+        "libfuse318": args.libfuse318_version if args.libfuse318 else None,
+        "gofuse210": args.gofuse210_version if args.gofuse210 else None,
+        "gofuse210_go": args.go_version if args.gofuse210 else None,
     }
 
 
@@ -481,8 +532,14 @@ def main():
     ap.add_argument("--markdown")
     ap.add_argument("--scratch", default=os.path.join(BUILD, "run"))
     ap.add_argument("--aot", help="the Native AOT directfuse (bench/run passes scripts/build-cli.sh's); without it the directfuse contenders run the JIT build")
-    ap.add_argument("--only", default="native,libfuse,gofuse,directfuse,startup,fmmap,alloc,counts",
-                    help="comma-separated parts: native,libfuse,gofuse,directfuse,startup,fmmap,alloc,counts")
+    ap.add_argument("--only", default="native,libfuse,gofuse,directfuse,libfuse318,gofuse210,startup,fmmap,alloc,counts",
+                    help="comma-separated parts: native,libfuse,gofuse,directfuse,libfuse318,gofuse210,startup,fmmap,alloc,counts, "
+                         "or single contenders by name (directfuse-nopt, directfuse-uring, libfuse318-hp-uring, ...)")
+    ap.add_argument("--libfuse318", help="passthrough_hp of libfuse >= 3.18, built by bench/run from --libfuse-src")
+    ap.add_argument("--libfuse318-version", default="3.18")
+    ap.add_argument("--gofuse210", help="go-fuse >= 2.10's loopback example, built by bench/run from --gofuse-src")
+    ap.add_argument("--gofuse210-version", default="2.10")
+    ap.add_argument("--go-version", default="")
     args = ap.parse_args()
     args.params = dict(QUICK if args.quick else FULL)
     if args.runs:
@@ -504,6 +561,11 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
 
     results = Results(args.threads)
+    # enable_uring: Y only while an io_uring contender is mounted; bench/run's EXIT trap restores the saved value.
+    uring = peers.UringParameter(os.path.join(scratch, "enable_uring.saved"))
+    args.uring_ok = peers.UringParameter.available()
+    args.uring_note = None if args.uring_ok else \
+        f"- No io_uring contenders: {peers.ENABLE_URING} is missing or cannot be written (kernel without FUSE over io_uring, or not root)."
     notes = []
     counts = {}
     started = time.time()
@@ -524,32 +586,47 @@ def main():
                             log=lambda line: print(line, flush=True))
         prepare_source(src, p)
 
-        wl = workloads(args) + latency_workloads(args)
-        cons = contenders(args, src) + uring_contenders(args, src)
-        uring = UringParameter(cons)
+        wl = workloads(args)
+        cons = contenders(args, src) + uring_contenders(args, src) + newest_peer_contenders(args, src)
         if "native" not in args.only_list:
             cons = [c for c in cons if c.name != "native"]
+        notes += ["", "## Contenders in this run", ""]
         for c in cons:
             print(f"bench: {c.name}: {c.description}", flush=True)
+            notes.append(f"- `{c.name}`: {c.description}")
+        if args.uring_note:
+            notes.append(args.uring_note)
+        ring = {}  # io_uring contender -> [completions seen, what its process looked like]
         # Round robin: every run visits every contender (on a fresh mount), so slow drift of the machine
         # spreads over all of them instead of landing in the ratios between contenders.
         for run in range(runs):
             for c in cons:
-                m = Mounted(c, src, mnt_root, cleanup)
+                m = Mounted(c, src, mnt_root, cleanup, uring)
                 try:
                     for w in wl:
-                        cpu0 = m.cpu()
-                        value, ops = w.run(m.path)
-                        cpu = m.cpu() - cpu0
+                        cpu0, ring0 = m.cpu(), m.ring()
+                        value, ops, *extra = w.run(m.path)
+                        cpu = peers.CpuMeter.seconds(cpu0, m.cpu()) if m.proc is not None else 0.0
                         results.add(w.name, c.name, value, w.unit)
+                        for suffix, (v, unit) in (extra[0] if extra else {}).items():
+                            results.add(f"{w.name}.{suffix}", c.name, v, unit)
                         if m.proc is not None and ops:
                             results.add(f"{w.name}.server-cpu", c.name, cpu / ops * 1e6, "us/op")
-                        print(f"  {c.name:16} {w.name:9} run {run + 1}: {fmt(value)} {w.unit}", flush=True)
+                        if c.uring and ops:
+                            # Proof that the ring carries the requests: completions posted per client operation.
+                            done = peers.ring_completions(ring0, m.ring())
+                            results.add(f"{w.name}.ring-cqes", c.name, done / ops, "CQE/op")
+                            seen = ring.setdefault(c.name, [0, peers.ring_summary(m.proc.pid)])
+                            seen[0] += done
+                        print(f"  {c.name:19} {w.name:16} run {run + 1}: {fmt(value)} {w.unit}", flush=True)
                 finally:
                     m.close()
+        for name, (done, summary) in ring.items():
+            verdict = "requests went over io_uring" if done else "**FELL BACK to /dev/fuse: no ring completion seen**"
+            notes.append(f"- `{name}`: {verdict} ({done} ring completions over all workloads and runs; its process: {summary}).")
 
-        if "counts" in args.only_list and "directfuse" in args.only_list:
-            counts = count_requests(args, src, mnt_root, cleanup, cons)
+        if "counts" in args.only_list and any(c.name.startswith("directfuse") for c in cons):
+            counts = count_requests(args, src, mnt_root, cleanup, cons, uring)
 
         if "fmmap" in args.only_list:
             fmmap_mnt = os.path.join(mnt_root, "fmmap")
@@ -568,8 +645,7 @@ def main():
         raise SystemExit(130)
     finally:
         cleanup.all()
-        if "uring" in locals():
-            uring.restore()
+        uring.restore_all()
 
     elapsed = time.time() - started
     report = write_reports(args, results, counts, notes, mode, elapsed, load_start, json_path, md_path)
@@ -598,7 +674,7 @@ def run_bench_tool(results, cleanup, tool_args):
 REQUEST_LINE = re.compile(r"unique=\d+ (\w+) nodeid=")
 
 
-def count_requests(args, src, mnt_root, cleanup, cons):
+def count_requests(args, src, mnt_root, cleanup, cons, uring):
     """One pass of each metadata/data workload on DirectFuse with --debug: requests per client operation, by opcode."""
     p = dict(args.params, files=args.params["count_files"], creates=args.params["count_files"], readdir_reps=2, data_size="64M", rand_runtime=1)
     saved = args.params
@@ -608,12 +684,12 @@ def count_requests(args, src, mnt_root, cleanup, cons):
         for c in cons:
             if not c.name.startswith("directfuse"):
                 continue
-            m = Mounted(c, src, mnt_root, cleanup, extra_args=["--debug"], capture=True)
+            m = Mounted(c, src, mnt_root, cleanup, uring, extra_args=["--debug"], capture=True)
             try:
                 for w in workloads(args):
                     time.sleep(0.5)  # earlier requests (FORGETs, releases) are logged before this workload starts
                     m.log.read()
-                    _, ops = w.run(m.path)
+                    _, ops, *_ = w.run(m.path)
                     time.sleep(0.5)  # let the last log lines arrive
                     by_op = {}
                     for line in m.log.read().splitlines():
@@ -629,14 +705,17 @@ def count_requests(args, src, mnt_root, cleanup, cons):
 
 
 def write_reports(args, results, counts, notes, mode, elapsed, load_start, json_path, md_path):
-    mach = machine()
+    mach = machine(args)
     load_end = loadavg()
-    contender_order = ["native", "libfuse", "gofuse", "directfuse", "directfuse-nopt", "directfuse-uring", "native-memfd", "directfuse-fmmap",
+    contender_order = ["native", "libfuse", "gofuse", "directfuse", "directfuse-nopt", "directfuse-uring", "libfuse318-hp", "libfuse318-hp-uring",
+                       "gofuse210", "native-memfd", "directfuse-fmmap",
                        "directfuse-fmmap-pagecache", "raw-syscalls", "directfuse-null", "directfuse-loopback",
                        "directfuse-aot", "directfuse-jit", "directfuse-jit-notiered"]
     startup_w = ["startup-first-answer", "first-create", "startup-rss"]
-    main_w = ["stat", "create", "readdir", "readdir-changing", "seqread", "seqwrite", "randread", "neglookup-p50", "neglookup-p99"]
-    cpu_w = [f"{w}.server-cpu" for w in main_w if w != "neglookup-p99"]
+    main_w = ["stat", "create", "readdir", "readdir-changing", "seqread", "seqwrite", "randread", "neglookup"]
+    cpu_w = [f"{w}.server-cpu" for w in main_w]
+    latency_w = [f"{w}.{q}" for w in ("stat", "create", "neglookup") for q in ("p50", "p99")]
+    ring_w = [f"{w}.ring-cqes" for w in main_w]
     mmap_w = ["mmap-write-bw", "mmap-read-bw", "mmap-first-touch", "pagecache-client-fill", "pagecache-retrieve", "pagecache-sync-store"]
     alloc_w = [f"alloc-{op}" for op in ("LOOKUP", "GETATTR", "READ", "WRITE")] + \
               [f"server-thread-cpu-{op}" for op in ("LOOKUP", "GETATTR", "READ", "WRITE")] + \
@@ -646,7 +725,9 @@ def write_reports(args, results, counts, notes, mode, elapsed, load_start, json_
           f"(min–max in brackets); {args.threads} server threads per contender.", "",
           "## Machine", "",
           f"- CPU: {mach['cpu']}, {mach['nproc']} logical CPUs; memory {mach['memory_gib']} GiB; kernel {mach['kernel']}",
-          f"- .NET SDK {mach['dotnet']}; {mach['go']}; libfuse {mach['libfuse']}; {mach['fio']}",
+          f"- .NET SDK {mach['dotnet']}; {mach['go']}; libfuse {mach['libfuse']}; {mach['fio']}"
+          + (f"; built from source: libfuse {mach['libfuse318']}" if mach["libfuse318"] else "")
+          + (f"; go-fuse {mach['gofuse210']} ({mach['gofuse210_go']})" if mach["gofuse210"] else ""),
           f"- load average at start {load_start}, at end {load_end} (other work on the machine makes figures noisier)", "",
           "## Server start-up", "",
           "`directfuse mount memfs MNT` executed afresh each run: `startup-first-answer` is exec to the first answered "
@@ -657,9 +738,16 @@ def write_reports(args, results, counts, notes, mode, elapsed, load_start, json_
     md += ["", "## File system workloads", "",
            f"Source: a tmpfs; `native` is that tmpfs itself. DirectFuse runs its {'Native AOT' if args.aot else 'JIT'} build.", ""]
     md += results_table(results, main_w, contender_order)
-    md += ["", "Server CPU time per client operation (utime+stime of the server process over the workload ÷ operations; "
-           "clock-tick resolution):", ""]
+    md += ["", "Server CPU time per client operation (on-CPU time of all the server's threads over the workload, from "
+           "/proc/PID/task/*/schedstat, ÷ operations; utime+stime in clock ticks when a thread exited meanwhile):", ""]
     md += results_table(results, cpu_w, contender_order)
+    md += ["", "Round trip of one client operation (each timed by the client: a stat(2); a file's open, write, close and "
+           "unlink; a stat(2) of a missing name), µs:", ""]
+    md += results_table(results, latency_w, contender_order)
+    if any(k[0] in ring_w for k in results.values):
+        md += ["", "io_uring contenders: ring completions (CqTail of the server's io_uring fds in /proc/PID/fdinfo) per "
+               "client operation, the proof that requests travel over the ring:", ""]
+        md += results_table(results, ring_w, contender_order)
     md += ["", "## Direct mmap", ""]
     md += results_table(results, mmap_w, contender_order)
     md += ["", "## Server cost per request (fake kernel)", ""]
@@ -674,7 +762,7 @@ def write_reports(args, results, counts, notes, mode, elapsed, load_start, json_
             per_req = f"{cpu / rpo:.1f}" if cpu is not None and rpo else "-"
             detail = ", ".join(f"{k} {v}" for k, v in sorted(by_op.items(), key=lambda kv: -kv[1]))
             md.append(f"| {c} | {w} | {ops} | {total} | {rpo:.3g} | {detail} | {per_req} |")
-    md += ["", "## Targets (issues 5 and 12)", "", "| target | measured | required | verdict |", "|---|---|---|---|"]
+    md += ["", "## Targets (issues 5, 12 and 14)", "", "| target | measured | required | verdict |", "|---|---|---|---|"]
     for name, measured, need, met in targets(results):
         verdict = "n/a" if met is None else "**met**" if met else "**missed**"
         md.append(f"| {name} | {measured or '-'} | {need} | {verdict} |")
