@@ -56,7 +56,8 @@ public sealed partial class PathFileSystemAdapter : LowLevelFileSystem
     /// <inheritdoc/>
     public override void Init(FuseConnection connection)
     {
-        var want = connection.Want & ~(InitFlags.AtomicOTrunc | InitFlags.HandleKillpriv | InitFlags.HandleKillprivV2);
+        // No atomic O_TRUNC either: the adapter does not declare TruncatesOnOpen, so the engine never asks for it.
+        var want = connection.Want & ~(InitFlags.HandleKillpriv | InitFlags.HandleKillprivV2);
         if (!Options.ReaddirPlus) want &= ~(InitFlags.DoReaddirplus | InitFlags.ReaddirplusAuto);
         connection.Want = want;
         _fs.Init(connection);

@@ -69,12 +69,16 @@ internal sealed class FuseMetrics
     /// <summary>The request was answered (or needs no answer): records it, its duration and its errno.</summary>
     public void End(FuseRequest r, OpcodeInfo? info)
     {
-        var tags = info is null ? _unknownOpcode : info.Opcode == FuseOpcode.CuseInit ? _cuseInit : _byOpcode[(int)info.Opcode] ?? _unknownOpcode;
-        if (FuseTelemetry.Requests.Enabled) FuseTelemetry.Requests.Add(1, (ReadOnlySpan<Tag>)tags);
-        if (r.TelemetryStart != 0)
+        bool counted = FuseTelemetry.Requests.Enabled;
+        if (counted || r.TelemetryStart != 0)
         {
-            FuseTelemetry.Duration.Record(Stopwatch.GetElapsedTime(r.TelemetryStart).TotalSeconds, (ReadOnlySpan<Tag>)tags);
-            r.TelemetryStart = 0;
+            var tags = OpcodeTags(info);
+            if (counted) FuseTelemetry.Requests.Add(1, (ReadOnlySpan<Tag>)tags);
+            if (r.TelemetryStart != 0)
+            {
+                FuseTelemetry.Duration.Record(Stopwatch.GetElapsedTime(r.TelemetryStart).TotalSeconds, (ReadOnlySpan<Tag>)tags);
+                r.TelemetryStart = 0;
+            }
         }
         var errno = r.ReplyErrno;
         bool failed = r.Replied && !errno.IsOk;
@@ -95,6 +99,9 @@ internal sealed class FuseMetrics
             r.Activity = null;
         }
     }
+
+    private Tag[] OpcodeTags(OpcodeInfo? info) =>
+        info is null ? _unknownOpcode : info.Opcode == FuseOpcode.CuseInit ? _cuseInit : _byOpcode[(int)info.Opcode] ?? _unknownOpcode;
 
     /// <summary>Bytes answered to a READ.</summary>
     public void Read(int bytes)
