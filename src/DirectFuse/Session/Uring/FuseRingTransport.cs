@@ -114,7 +114,7 @@ internal sealed partial class FuseRingTransport
     /// </summary>
     /// <remarks>
     /// After SIGKILL the rings outlive the process: the kernel frees them from a worker shortly after the exit,
-    /// and only then does the device's last reference go and the connection end. fusermount3 unmounts only if
+    /// and only then does the device's last reference go and the connection end (docs/kernel-facts.md, io_uring). fusermount3 unmounts only if
     /// opening the mount point fails with ENOTCONN when its socket closes, so the socket must not close before
     /// the device. Registered in the same tables, both are released together: the kernel puts a ring's fixed
     /// files from the highest index down and runs deferred file releases newest first, so the device (index 0)
