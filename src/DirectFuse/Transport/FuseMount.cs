@@ -38,6 +38,11 @@ internal sealed partial class FuseMount : IDisposable
     public bool Inherited { get; private init; }
     /// <summary>The FUSE connection number (/sys/fs/fuse/connections/N), if it could be found.</summary>
     public uint? ConnectionId { get; private set; }
+    /// <summary>
+    /// Our end of the socket fusermount3 watches for auto_unmount (-1 without one): it unmounts when this closes
+    /// while the connection reports ENOTCONN.
+    /// </summary>
+    public int AutoUnmountSocket => _commFd;
 
     public static FuseMount Create(string mountPoint, MountOptions options, ILogger logger)
     {

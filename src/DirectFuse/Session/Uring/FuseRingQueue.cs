@@ -107,9 +107,8 @@ internal sealed unsafe partial class FuseRingQueue
     {
         _ring = IoUringRing.Create(64, (uint)Math.Min(2 * _maxDepth + 8, 65536), SetupSubmitAll, out int errno);
         if (_ring is null) return $"io_uring_setup: {new Errno(errno)}";
-        // The device as fixed file 0 saves the fd lookup on every command. (A plain fd was tried against the
-        // auto_unmount race after SIGKILL, see FuseRingTransport's remarks: it did not change it.)
-        int rc = _ring.RegisterFile(deviceFd);
+        // The device as fixed file 0 saves the fd lookup on every command; see FuseRingTransport.FixedFiles.
+        int rc = _ring.RegisterFiles(_transport.FixedFiles(deviceFd));
         if (rc < 0) return $"IORING_REGISTER_FILES: {new Errno(-rc)}";
         _eventFd = Libc.eventfd(0, Libc.EFD_CLOEXEC);
         if (_eventFd < 0) return $"eventfd: {Errno.Last}";

@@ -12,10 +12,10 @@ namespace DirectFuse.Session.Uring;
 /// request until the ring is complete, so a half-made ring must never be left behind.
 /// </summary>
 /// <remarks>
-/// Known gaps (issue 14): after SIGKILL the connection ends ~0.15 s later than on /dev/fuse (the kernel tears the
-/// rings down asynchronously), which fusermount3's auto_unmount check races and loses; and with 200 processes
-/// blocked in F_SETLKW on memfs a few later opens were seen waiting in the kernel although the queues were idle.
-/// Both are why UseIoUring stays off by default.
+/// Known gap (issue 14): with 200 processes blocked in F_SETLKW on memfs a few later opens were seen waiting in
+/// the kernel although the queues were idle; why UseIoUring stays off by default. After SIGKILL the connection
+/// ends a few ms later than on /dev/fuse (the kernel frees the rings from a worker); auto_unmount still works, see
+/// <see cref="FixedFiles"/>.
 /// </remarks>
 internal sealed partial class FuseRingTransport
 {
@@ -30,9 +30,11 @@ internal sealed partial class FuseRingTransport
     private volatile bool _go;
     private volatile string? _failure;
     private volatile bool _connectionGone;
+    private readonly int _autoUnmountSocket;
 
-    private FuseRingTransport(FuseSessionCore core, int queues, int payloadSize, int maxEntriesPerQueue, Action<string> abortConnection, ILogger logger)
+    private FuseRingTransport(FuseSessionCore core, int queues, int payloadSize, int maxEntriesPerQueue, int autoUnmountSocket, Action<string> abortConnection, ILogger logger)
     {
+        _autoUnmountSocket = autoUnmountSocket;
         MaxEntriesPerQueue = Math.Max(1, maxEntriesPerQueue);
         _core = core;
         _logger = logger;
@@ -72,14 +74,14 @@ internal sealed partial class FuseRingTransport
     /// with <paramref name="reason"/> when the session stays on /dev/fuse (then the kernel has been told so).
     /// Throws when io_uring was negotiated but neither works nor can be turned off: the caller must end the mount.
     /// </summary>
-    public static FuseRingTransport? Start(FuseSessionCore core, int deviceFd, WorkerThreads workers, Action<string> abortConnection, ILogger logger, out string reason)
+    public static FuseRingTransport? Start(FuseSessionCore core, int deviceFd, int autoUnmountSocket, WorkerThreads workers, Action<string> abortConnection, ILogger logger, out string reason)
     {
         var c = core.Connection;
         // The kernel refuses buffers smaller than max(8 KiB, max_write, max_pages pages); a reply may also be as
         // large as the engine's own reply buffer.
         long needed = Math.Max(Math.Max(8192L, c.MaxWrite), (long)c.MaxPages * Environment.SystemPageSize);
         int payloadSize = (int)Math.Max(needed, core.Pool.OutSize - Protocol.FuseOutHeader.Size);
-        var transport = new FuseRingTransport(core, UringHost.PossibleCpus(), payloadSize, core.MaxPendingRequests, abortConnection, logger);
+        var transport = new FuseRingTransport(core, UringHost.PossibleCpus(), payloadSize, core.MaxPendingRequests, autoUnmountSocket, abortConnection, logger);
         foreach (var queue in transport._queues) workers.Start(() => queue.Run(deviceFd), $"fuse-ring-{queue.Qid}");
 
         bool allSetUp = transport._setUp.Wait(SetupTimeout) && transport._failure is null;
@@ -105,6 +107,20 @@ internal sealed partial class FuseRingTransport
         reason = $"{transport.QueueCount} queues of {FuseRingQueue.InitialDepth} entries, {payloadSize / 1024} KiB payload each";
         return transport;
     }
+
+    /// <summary>
+    /// The files every queue's ring registers: the device as fixed file 0 and, under auto_unmount, the socket
+    /// fusermount3 watches as fixed file 1.
+    /// </summary>
+    /// <remarks>
+    /// After SIGKILL the rings outlive the process: the kernel frees them from a worker shortly after the exit,
+    /// and only then does the device's last reference go and the connection end (docs/kernel-facts.md, io_uring). fusermount3 unmounts only if
+    /// opening the mount point fails with ENOTCONN when its socket closes, so the socket must not close before
+    /// the device. Registered in the same tables, both are released together: the kernel puts a ring's fixed
+    /// files from the highest index down and runs deferred file releases newest first, so the device (index 0)
+    /// is released before the socket.
+    /// </remarks>
+    public ReadOnlySpan<int> FixedFiles(int deviceFd) => _autoUnmountSocket >= 0 ? new[] { deviceFd, _autoUnmountSocket } : new[] { deviceFd };
 
     /// <summary>A queue is set up (or failed, with <paramref name="error"/>); blocks until the transport decides. True: register.</summary>
     public bool ReportSetup(FuseRingQueue queue, string? error)

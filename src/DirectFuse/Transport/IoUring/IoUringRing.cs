@@ -87,11 +87,10 @@ internal sealed unsafe class IoUringRing : IDisposable
 
     private const int MapPopulate = 0x8000;
 
-    /// <summary>Registers <paramref name="fd"/> as fixed file 0; returns 0 or -errno.</summary>
-    public int RegisterFile(int fd)
+    /// <summary>Registers <paramref name="fds"/> as fixed files 0, 1, …; returns 0 or -errno.</summary>
+    public int RegisterFiles(ReadOnlySpan<int> fds)
     {
-        int value = fd;
-        return IoUringNative.Register(_fd, RegisterFiles, &value, 1);
+        fixed (int* values = fds) return IoUringNative.Register(_fd, IoUringNative.RegisterFiles, values, (uint)fds.Length);
     }
 
     /// <summary>A zeroed 128-byte submission entry, or null when every slot is filled and not yet submitted.</summary>
