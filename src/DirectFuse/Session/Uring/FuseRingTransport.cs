@@ -50,6 +50,9 @@ internal sealed partial class FuseRingTransport
     /// <summary>The most entries one queue registers while handlers hold them (FuseSessionOptions.MaxPendingRequests).</summary>
     public int MaxEntriesPerQueue { get; }
 
+    /// <summary>Fetches requests the kernel queued while a queue had no free entry (null until started).</summary>
+    public FuseRingKicker? Kicker { get; private set; }
+
     /// <summary>Number of queues (possible CPUs).</summary>
     public int QueueCount => _queues.Length;
 
@@ -72,7 +75,7 @@ internal sealed partial class FuseRingTransport
     /// with <paramref name="reason"/> when the session stays on /dev/fuse (then the kernel has been told so).
     /// Throws when io_uring was negotiated but neither works nor can be turned off: the caller must end the mount.
     /// </summary>
-    public static FuseRingTransport? Start(FuseSessionCore core, int deviceFd, WorkerThreads workers, Action<string> abortConnection, ILogger logger, out string reason)
+    public static FuseRingTransport? Start(FuseSessionCore core, int deviceFd, string mountPoint, WorkerThreads workers, Action<string> abortConnection, ILogger logger, out string reason)
     {
         var c = core.Connection;
         // The kernel refuses buffers smaller than max(8 KiB, max_write, max_pages pages); a reply may also be as
@@ -80,6 +83,7 @@ internal sealed partial class FuseRingTransport
         long needed = Math.Max(Math.Max(8192L, c.MaxWrite), (long)c.MaxPages * Environment.SystemPageSize);
         int payloadSize = (int)Math.Max(needed, core.Pool.OutSize - Protocol.FuseOutHeader.Size);
         var transport = new FuseRingTransport(core, UringHost.PossibleCpus(), payloadSize, core.MaxPendingRequests, abortConnection, logger);
+        transport.Kicker = new FuseRingKicker(mountPoint, logger);
         foreach (var queue in transport._queues) workers.Start(() => queue.Run(deviceFd), $"fuse-ring-{queue.Qid}");
 
         bool allSetUp = transport._setUp.Wait(SetupTimeout) && transport._failure is null;
@@ -141,6 +145,7 @@ internal sealed partial class FuseRingTransport
 
     private void StopAll()
     {
+        Kicker?.Dispose();
         foreach (var q in _queues) q.RequestStop();
     }
 
