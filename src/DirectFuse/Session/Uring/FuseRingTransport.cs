@@ -12,10 +12,17 @@ namespace DirectFuse.Session.Uring;
 /// request until the ring is complete, so a half-made ring must never be left behind.
 /// </summary>
 /// <remarks>
-/// Known gaps (issue 14): after SIGKILL the connection ends ~0.15 s later than on /dev/fuse (the kernel tears the
-/// rings down asynchronously), which fusermount3's auto_unmount check races and loses; and with 200 processes
-/// blocked in F_SETLKW on memfs a few later opens were seen waiting in the kernel although the queues were idle.
-/// Both are why UseIoUring stays off by default.
+/// <para>
+/// A queue thread serves its CPU's requests in turn: a handler that blocks it (instead of going asynchronous)
+/// stalls every later request from that CPU until it returns. An abort still ends them all (ECONNABORTED), also
+/// the ones held in entries, so the bounded shutdown needs nothing of the ring (docs/kernel-facts.md, io_uring).
+/// Requests the kernel queued while a queue had no free entry are fetched by <see cref="FuseRingKicker"/>.
+/// </para>
+/// <para>
+/// Known gap (issue 14): after SIGKILL the connection ends ~0.15 s later than on /dev/fuse (the kernel tears the
+/// rings down asynchronously), which fusermount3's auto_unmount check races and loses. It is why UseIoUring stays
+/// off by default.
+/// </para>
 /// </remarks>
 internal sealed partial class FuseRingTransport
 {
