@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 using System.Text;
 using DirectFuse.Transport.IoUring;
 using Microsoft.Extensions.Logging;
@@ -27,7 +26,7 @@ internal sealed unsafe partial class FuseRingKicker : IDisposable
     private readonly ConcurrentQueue<FuseRingQueue> _requests = new();
     private readonly SemaphoreSlim _signal = new(0);
     // The mount point as a NUL-terminated UTF-8 string, for statx without marshalling per kick.
-    private readonly byte* _path;
+    private readonly byte[] _path;
     private int _threads, _idle;
     private volatile bool _stopped;
     private int _failuresLogged;
@@ -35,9 +34,8 @@ internal sealed unsafe partial class FuseRingKicker : IDisposable
     public FuseRingKicker(string mountPoint, ILogger logger)
     {
         _logger = logger;
-        int length = Encoding.UTF8.GetByteCount(mountPoint);
-        _path = (byte*)NativeMemory.AllocZeroed((nuint)length + 1);
-        Encoding.UTF8.GetBytes(mountPoint, new Span<byte>(_path, length));
+        _path = new byte[Encoding.UTF8.GetByteCount(mountPoint) + 1];
+        Encoding.UTF8.GetBytes(mountPoint, _path);
     }
 
     /// <summary>Asks for a kick of <paramref name="queue"/> (which counts it as outstanding); called by its thread.</summary>
@@ -70,13 +68,14 @@ internal sealed unsafe partial class FuseRingKicker : IDisposable
             if (!_requests.TryDequeue(out var queue)) continue;
             int pin = UringHost.PinCurrentThread(queue.Qid);
             // The GETATTR's answer (or ENOTCONN at unmount, EINTR) does not matter: it was sent or cannot be.
-            if (pin == 0) UringHost.ForceGetAttr(_path);
+            if (pin == 0)
+                fixed (byte* path = _path) UringHost.ForceGetAttr(path);
             else if (Interlocked.Increment(ref _failuresLogged) == 1) LogKickFailed(_logger, queue.Qid, new Errno(pin).ToString());
             queue.KickDone();
         }
     }
 
-    /// <summary>Stops the threads after the kicks they are in (if any); the path's few bytes stay while one may still run.</summary>
+    /// <summary>Stops the threads after the kicks they are in (if any).</summary>
     public void Dispose()
     {
         _stopped = true;
