@@ -37,7 +37,7 @@ fi
 # Where the kernel has FUSE over io_uring, the real-mount tests run a second time over it
 # (DIRECTFUSE_TEST_TRANSPORT=io_uring makes TempMount and the CLI helpers ask for it). The protocol unit tests, the
 # testing kit's, the layering and packaging tests and the benchmark's own test do not mount through the session and
-# are left out, and so are two known gaps of the
+# are left out, and so is the one known gap of the
 # io_uring transport (issue 14; see FuseRingTransport's remarks): the two tests of a SIGKILLed server under
 # auto_unmount.
 # InheritedDeviceFdTests serve a /dev/fuse the test mounted itself, always over the device: they run in the first
