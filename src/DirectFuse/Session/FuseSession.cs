@@ -211,7 +211,7 @@ public sealed partial class FuseSession : IDisposable
             TransportReason = "io_uring not used: " + (_core.IoUringRefusal ?? "not negotiated");
         else
         {
-            _ring = FuseRingTransport.Start(_core, _core.ControlChannel!.Fd, _mount.AutoUnmountSocket, _workers, AbortForRing, _logger, out string reason);
+            _ring = FuseRingTransport.Start(_core, _core.ControlChannel!.Fd, _mount.AutoUnmountSocket, MountPoint, _workers, AbortForRing, _logger, out string reason);
             if (_ring is not null) Transport = FuseTransport.IoUring;
             TransportReason = _ring is not null ? reason : "io_uring not used: " + reason;
         }

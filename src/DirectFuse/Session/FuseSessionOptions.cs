@@ -39,6 +39,10 @@ public sealed record FuseSessionOptions
     /// io_uring disabled, a setup error) the session serves /dev/fuse as usual and says why in
     /// <see cref="FuseSession.TransportReason"/> and in one log line. Off by default. Each queue holds 8 entries
     /// of max_write bytes (more while handlers wait), allocated up front but touched only as requests use them.
+    /// <see cref="Threads"/> does not apply to the rings: a handler that blocks its thread instead of going
+    /// asynchronous holds up the later requests from its CPU until it returns. When waiting handlers hold a
+    /// queue's entries and a burst may have found none free, the queue fetches what the kernel queued by having a
+    /// thread on its CPU stat the mount root (extra GETATTRs of the root, only then).
     /// </summary>
     public bool UseIoUring { get; init; }
     /// <summary>How long <see cref="FuseSession.Mount"/> waits for the kernel's INIT.</summary>

@@ -23,7 +23,7 @@ internal sealed unsafe partial class FuseRingQueue
     // Entries kept with the kernel even while handlers wait: below this many, another is registered.
     private const int MinIdle = 2;
     private const uint CmdRegister = 1, CmdCommitAndFetch = 2;
-    private const ulong WakeTag = ulong.MaxValue, TimeoutTag = ulong.MaxValue - 1;
+    private const ulong WakeTag = ulong.MaxValue, TimeoutTag = ulong.MaxValue - 1, KickTickTag = ulong.MaxValue - 2;
     private const int ENOENT = 2, EINTR = 4, EAGAIN = 11, EBUSY = 16, ETIME = 62, ECANCELED = 125, ENOTCONN = 107, ECONNABORTED = 103;
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
@@ -42,6 +42,12 @@ internal sealed unsafe partial class FuseRingQueue
     private bool _stopping;
     private DateTime _stopDeadline;
     private volatile bool _stopRequested;
+    // Requests the kernel may have queued for want of a free entry (see FuseRingKicker): set when a handler
+    // keeps an entry while few entries wait in the kernel, cleared once a kick fetches nothing more.
+    private bool _maybeQueued, _tickArmed, _quietTick;
+    private long _servedAtTick, _servedAtKick;
+    private int _kicksOutstanding, _kicksDone, _kicksSeen, _staleTicks;
+    private const int StaleTicks = 3;
 
     public FuseRingQueue(FuseRingTransport transport, FuseSessionCore core, int qid, ILogger logger)
     {
@@ -171,6 +177,7 @@ internal sealed unsafe partial class FuseRingQueue
                 Complete(cqe);
             }
             if (_stopRequested && !_stopping) BeginStop();
+            if (_maybeQueued) FetchQueued();
             if (_stopping && (_inKernel == 0 && _held == 0 || DateTime.UtcNow > _stopDeadline))
                 return _transport.ConnectionGone ? "unmounted" : "stopped";
         }
@@ -187,6 +194,14 @@ internal sealed unsafe partial class FuseRingQueue
                 Commit(entry);
             }
             if (!_stopping || _held > 0) ArmWake();
+            return;
+        }
+        if (cqe.UserData == KickTickTag)
+        {
+            _tickArmed = false;
+            // No delivery for a tick while entries are held: nothing commits, so nothing fetches what the kernel
+            // queued. FetchQueued acts on it after this batch.
+            _quietTick = RequestsServed == _servedAtTick;
             return;
         }
         if (cqe.UserData == TimeoutTag)
@@ -241,9 +256,84 @@ internal sealed unsafe partial class FuseRingQueue
         // The handler waits (a lock, a device read): it keeps the entry until it answers.
         e.State = RingEntryState.Held;
         _held++;
+        // Few entries left in the kernel: a burst may have outrun them, and what it queued waits for a commit.
+        if (_inKernel <= MinIdle) _maybeQueued = true;
         _core.BeginAsyncHandler();
         _ = HandBackWhenDone(pending, e);
         if (!_stopping && _entries.Count - _held < MinIdle + 1 && _entries.Count < _maxDepth) Grow();
+    }
+
+    /// <summary>
+    /// While the kernel may hold queued requests for this queue and handlers hold entries: kicks once the queue is
+    /// quiet, again as long as a kick fetched something besides its own GETATTR, and once more when a kick has
+    /// waited several quiet ticks (it was queued itself, behind a burst: a later kick's commit fetches it).
+    /// </summary>
+    private void FetchQueued()
+    {
+        if (_stopping || _held == 0 || _transport.Kicker is null)
+        {
+            // Nothing held: every delivered request is committed, and each commit fetches a queued one.
+            _maybeQueued = false;
+            return;
+        }
+        int outstanding = Volatile.Read(ref _kicksOutstanding);
+        int done = Volatile.Read(ref _kicksDone);
+        bool quiet = _quietTick;
+        _quietTick = false;
+        if (done != _kicksSeen)
+        {
+            _kicksSeen = done;
+            _staleTicks = 0;
+            if (outstanding == 0 && RequestsServed - _servedAtKick <= 1)
+            {
+                _maybeQueued = false; // the kick's commit found nothing queued
+                return;
+            }
+            if (outstanding == 0) TryKick();
+        }
+        else if (quiet && (outstanding == 0 || ++_staleTicks >= StaleTicks && outstanding < FuseRingKicker.MaxThreads))
+        {
+            _staleTicks = 0;
+            TryKick();
+        }
+        if (!_tickArmed) ArmKickTick();
+    }
+
+    /// <summary>
+    /// Kicks when the kernel has a free entry of this queue for the kick's GETATTR: the entries queued for it are
+    /// submitted first, and no delivery may be waiting unread (it could have taken the last free one).
+    /// </summary>
+    private void TryKick()
+    {
+        var ring = _ring!;
+        int rc = ring.SubmitAndWait(0);
+        if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) throw new IOException($"io_uring_enter: {new Errno(-rc)}");
+        if (_inKernel == 0 || ring.TryPeek(out _)) return; // the next quiet tick tries again
+        _servedAtKick = RequestsServed;
+        Interlocked.Increment(ref _kicksOutstanding);
+        _transport.Kicker!.Request(this);
+    }
+
+    /// <summary>The kicker's GETATTR was answered (or failed): the queue thread looks at what it fetched.</summary>
+    public void KickDone()
+    {
+        Interlocked.Increment(ref _kicksDone);
+        Interlocked.Decrement(ref _kicksOutstanding);
+        Wake();
+    }
+
+    private void ArmKickTick()
+    {
+        // struct __kernel_timespec at scratch + 32: 20 ms without a delivery counts as quiet.
+        *(long*)(_scratch + 32) = 0;
+        *(long*)(_scratch + 40) = 20_000_000;
+        byte* sqe = NextSqe();
+        sqe[0] = OpTimeout;
+        *(ulong*)(sqe + 16) = (ulong)(_scratch + 32);
+        *(uint*)(sqe + 24) = 1;
+        *(ulong*)(sqe + 32) = KickTickTag;
+        _tickArmed = true;
+        _servedAtTick = RequestsServed;
     }
 
     private void Grow()

@@ -12,10 +12,16 @@ namespace DirectFuse.Session.Uring;
 /// request until the ring is complete, so a half-made ring must never be left behind.
 /// </summary>
 /// <remarks>
-/// Known gap (issue 14): with 200 processes blocked in F_SETLKW on memfs a few later opens were seen waiting in
-/// the kernel although the queues were idle; why UseIoUring stays off by default. After SIGKILL the connection
-/// ends a few ms later than on /dev/fuse (the kernel frees the rings from a worker); auto_unmount still works, see
-/// <see cref="FixedFiles"/>.
+/// <para>
+/// A queue thread serves its CPU's requests in turn: a handler that blocks it (instead of going asynchronous)
+/// stalls every later request from that CPU until it returns. An abort still ends them all (ECONNABORTED), also
+/// the ones held in entries, so the bounded shutdown needs nothing of the ring (docs/kernel-facts.md, io_uring).
+/// Requests the kernel queued while a queue had no free entry are fetched by <see cref="FuseRingKicker"/>.
+/// </para>
+/// <para>
+/// After SIGKILL the connection ends a few ms later than on /dev/fuse (the kernel frees the rings from a worker);
+/// auto_unmount still works, see <see cref="FixedFiles"/>.
+/// </para>
 /// </remarks>
 internal sealed partial class FuseRingTransport
 {
@@ -52,6 +58,9 @@ internal sealed partial class FuseRingTransport
     /// <summary>The most entries one queue registers while handlers hold them (FuseSessionOptions.MaxPendingRequests).</summary>
     public int MaxEntriesPerQueue { get; }
 
+    /// <summary>Fetches requests the kernel queued while a queue had no free entry (null until started).</summary>
+    public FuseRingKicker? Kicker { get; private set; }
+
     /// <summary>Number of queues (possible CPUs).</summary>
     public int QueueCount => _queues.Length;
 
@@ -74,7 +83,7 @@ internal sealed partial class FuseRingTransport
     /// with <paramref name="reason"/> when the session stays on /dev/fuse (then the kernel has been told so).
     /// Throws when io_uring was negotiated but neither works nor can be turned off: the caller must end the mount.
     /// </summary>
-    public static FuseRingTransport? Start(FuseSessionCore core, int deviceFd, int autoUnmountSocket, WorkerThreads workers, Action<string> abortConnection, ILogger logger, out string reason)
+    public static FuseRingTransport? Start(FuseSessionCore core, int deviceFd, int autoUnmountSocket, string mountPoint, WorkerThreads workers, Action<string> abortConnection, ILogger logger, out string reason)
     {
         var c = core.Connection;
         // The kernel refuses buffers smaller than max(8 KiB, max_write, max_pages pages); a reply may also be as
@@ -82,6 +91,7 @@ internal sealed partial class FuseRingTransport
         long needed = Math.Max(Math.Max(8192L, c.MaxWrite), (long)c.MaxPages * Environment.SystemPageSize);
         int payloadSize = (int)Math.Max(needed, core.Pool.OutSize - Protocol.FuseOutHeader.Size);
         var transport = new FuseRingTransport(core, UringHost.PossibleCpus(), payloadSize, core.MaxPendingRequests, autoUnmountSocket, abortConnection, logger);
+        transport.Kicker = new FuseRingKicker(mountPoint, logger);
         foreach (var queue in transport._queues) workers.Start(() => queue.Run(deviceFd), $"fuse-ring-{queue.Qid}");
 
         bool allSetUp = transport._setUp.Wait(SetupTimeout) && transport._failure is null;
@@ -157,6 +167,7 @@ internal sealed partial class FuseRingTransport
 
     private void StopAll()
     {
+        Kicker?.Dispose();
         foreach (var q in _queues) q.RequestStop();
     }
 

@@ -66,6 +66,21 @@ internal static unsafe partial class UringHost
         return sched_setaffinity(0, 16 * sizeof(ulong), mask) == 0 ? 0 : Marshal.GetLastPInvokeError();
     }
 
+    /// <summary>
+    /// statx(2) of <paramref name="path"/> with AT_STATX_FORCE_SYNC, which on FUSE always sends GETATTR (no cached
+    /// attributes): 0 or the errno. The result itself is not needed.
+    /// </summary>
+    public static int ForceGetAttr(byte* path)
+    {
+        const int AtFdCwd = -100, AtStatxForceSync = 0x2000;
+        const uint StatxType = 1;
+        var buffer = stackalloc byte[256]; // struct statx
+        return statx(AtFdCwd, path, AtStatxForceSync, StatxType, buffer) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int statx(int dirfd, byte* path, int flags, uint mask, byte* buffer);
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial int sched_setaffinity(int pid, nuint size, ulong* mask);
 }
