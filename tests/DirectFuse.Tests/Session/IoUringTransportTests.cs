@@ -72,23 +72,6 @@ public sealed class IoUringTransportTests
     private static string Sha(string path) => Run.Process("sha256sum", [path]).EnsureSuccess("sha256sum").StdOut.Split(' ')[0];
 
     [Fact]
-    public void With_enable_uring_off_the_session_falls_back_and_says_why()
-    {
-        if (!UringParameter.Supported) return;
-        string before = UringParameter.Current;
-        using (UringParameter.Off())
-        using (var m = TempMount.Create(new MemFileSystem(), Options))
-        {
-            Assert.Equal(FuseTransport.DevFuse, m.Session.Transport);
-            Assert.Contains("enable_uring", m.Session.TransportReason);
-            PosixToolSuite.CoreutilsTree(m.Path);
-            Assert.Equal(0, m.Session.RequestsFromRing);
-            Assert.True(m.Session.RequestsFromDevice > 100);
-        }
-        Assert.Equal(before, UringParameter.Current);
-    }
-
-    [Fact]
     public void Without_the_option_the_session_stays_on_dev_fuse()
     {
         if (TestTransport.IoUring) return; // the suite's io_uring run turns the option on everywhere
