@@ -380,6 +380,25 @@ internal sealed class FuseRequest
         Send(size, Errno.Ok);
     }
 
+    /// <summary>
+    /// The reply payload as a zeroed <typeparamref name="T"/> to fill in place, then send with
+    /// <see cref="SendStruct{T}"/>: no copy of the struct into the buffer.
+    /// </summary>
+    internal ref T ReplyStruct<T>() where T : unmanaged
+    {
+        int size = Unsafe.SizeOf<T>();
+        ref T value = ref Unsafe.As<byte, T>(ref ReplyBuffer(size)[FuseOutHeader.Size]);
+        value = default;
+        return ref value;
+    }
+
+    /// <summary>Sends the <typeparamref name="T"/> filled in through <see cref="ReplyStruct{T}"/>.</summary>
+    internal void SendStruct<T>() where T : unmanaged
+    {
+        _payloadInSink = false;
+        Send(Unsafe.SizeOf<T>(), Errno.Ok);
+    }
+
     /// <summary>Replies with the first <paramref name="size"/> bytes of <paramref name="value"/> (older kernels' struct sizes).</summary>
     public void ReplyTruncated<T>(in T value, int size) where T : unmanaged
     {
