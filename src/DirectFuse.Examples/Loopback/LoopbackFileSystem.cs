@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using DirectFuse.LowLevel;
 using Microsoft.Win32.SafeHandles;
@@ -143,6 +144,8 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
     private Inode InodeOf(NodeId node) => _inodes.Get(node.Value) ?? throw new FuseException(Errno.ESTALE, $"unknown node {node}");
 
     /// <summary>LOOKUP's work: open <paramref name="name"/> (zero-terminated) under the parent and count the reference.</summary>
+    // No zeroing of the 256-byte statx buffer, which the kernel fills: a memset of it was 5 % of a LOOKUP's instructions.
+    [SkipLocalsInit]
     private Result<EntryReply> DoLookup(Inode parent, byte* name)
     {
         int fd;
@@ -166,6 +169,7 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
         return new EntryReply(new NodeId(inode.Id), ToAttr(st), _options.EntryTimeout, _options.AttrTimeout);
     }
 
+    [SkipLocalsInit] // the name is copied over the whole buffer
     private Result<EntryReply> DoLookup(Inode parent, FileName name)
     {
         Span<byte> z = stackalloc byte[name.Length + 1];
@@ -179,6 +183,7 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
         return Stat(path.Fd);
     }
 
+    [SkipLocalsInit] // the kernel fills the statx buffer
     private static Result<FileAttr> Stat(int fd)
     {
         NativeMethods.Statx st;
