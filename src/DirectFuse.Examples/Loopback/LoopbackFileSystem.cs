@@ -166,7 +166,10 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
         // Past the descriptor budget a handle stands in for the descriptor (fetched only then: one more call).
         byte[]? handle = _inodes.WantsHandles ? _inodes.Handles!.HandleOf(fd) : null;
         var inode = _inodes.AddLookup(DevOf(st), st.Ino, fd, st.Mode & StatMode.TypeMask, handle);
-        return new EntryReply(new NodeId(inode.Id), ToAttr(st), _options.EntryTimeout, _options.AttrTimeout);
+        // Filled in place: through the constructor the attributes were copied twice more (callgrind: a memmove each).
+        var reply = new EntryReply { NodeId = new NodeId(inode.Id), EntryTimeout = _options.EntryTimeout, AttrTimeout = _options.AttrTimeout };
+        FillAttr(ref reply.Attr, st);
+        return reply;
     }
 
     [SkipLocalsInit] // the name is copied over the whole buffer
@@ -192,22 +195,29 @@ public sealed unsafe partial class LoopbackFileSystem : LowLevelFileSystem
         return ToAttr(st);
     }
 
-    private static FileAttr ToAttr(in NativeMethods.Statx st) => new()
+    private static FileAttr ToAttr(in NativeMethods.Statx st)
     {
-        Ino = st.Ino,
-        Size = (long)st.Size,
-        Blocks = (long)st.Blocks,
-        Atime = new TimeSpec(st.Atime.Seconds, st.Atime.Nanoseconds),
-        Mtime = new TimeSpec(st.Mtime.Seconds, st.Mtime.Nanoseconds),
-        Ctime = new TimeSpec(st.Ctime.Seconds, st.Ctime.Nanoseconds),
-        Mode = st.Mode,
-        NLink = st.NLink,
-        Uid = st.Uid,
-        Gid = st.Gid,
+        FileAttr attr = default;
+        FillAttr(ref attr, st);
+        return attr;
+    }
+
+    private static void FillAttr(ref FileAttr a, in NativeMethods.Statx st)
+    {
+        a.Ino = st.Ino;
+        a.Size = (long)st.Size;
+        a.Blocks = (long)st.Blocks;
+        a.Atime = new TimeSpec(st.Atime.Seconds, st.Atime.Nanoseconds);
+        a.Mtime = new TimeSpec(st.Mtime.Seconds, st.Mtime.Nanoseconds);
+        a.Ctime = new TimeSpec(st.Ctime.Seconds, st.Ctime.Nanoseconds);
+        a.Mode = st.Mode;
+        a.NLink = st.NLink;
+        a.Uid = st.Uid;
+        a.Gid = st.Gid;
         // The kernel's new_encode_dev(), which is how fuse_attr carries a device number.
-        Rdev = (st.RdevMinor & 0xff) | (st.RdevMajor << 8) | ((st.RdevMinor & ~0xffu) << 12),
-        BlkSize = st.BlkSize,
-    };
+        a.Rdev = (st.RdevMinor & 0xff) | (st.RdevMajor << 8) | ((st.RdevMinor & ~0xffu) << 12);
+        a.BlkSize = st.BlkSize;
+    }
 
     private static ulong DevOf(in NativeMethods.Statx st) => ((ulong)st.DevMajor << 32) | st.DevMinor;
 

@@ -161,7 +161,7 @@ internal sealed partial class FuseDispatcher
     // always does), they answer at once, without an async state machine and the copies of the (large) result
     // into and out of it — about 2 % of a LOOKUP's samples over io_uring. Otherwise they await.
 
-    private static ValueTask Entry(FuseRequest r, ValueTask<Result<EntryReply>> pending)
+    private static ValueTask Entry(FuseRequest r, in ValueTask<Result<EntryReply>> pending)
     {
         if (!pending.IsCompletedSuccessfully) return AwaitEntry(r, pending);
         AnswerEntry(r, pending.Result);
@@ -171,7 +171,7 @@ internal sealed partial class FuseDispatcher
     private static async ValueTask AwaitEntry(FuseRequest r, ValueTask<Result<EntryReply>> pending) =>
         AnswerEntry(r, await pending.ConfigureAwait(false));
 
-    private static ValueTask Attr(FuseRequest r, ValueTask<Result<AttrReply>> pending)
+    private static ValueTask Attr(FuseRequest r, in ValueTask<Result<AttrReply>> pending)
     {
         if (!pending.IsCompletedSuccessfully) return AwaitAttr(r, pending);
         AnswerAttr(r, pending.Result);
