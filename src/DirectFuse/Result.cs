@@ -31,6 +31,10 @@ public readonly struct Result<T>
     /// <summary>The value; throws <see cref="InvalidOperationException"/> for a failure.</summary>
     public T Value => Error.IsOk ? _value! : throw new InvalidOperationException($"The result is an error: {Error}.");
 
+    /// <summary>The value in place, for the engine's reply builders (no copy of a large struct); defined only on success.</summary>
+    [UnscopedRef]
+    internal ref readonly T ValueRef => ref _value!;
+
     /// <summary>The value, when this is a success.</summary>
     /// <returns>True on success; false, with <paramref name="value"/> undefined, on failure.</returns>
     public bool TryGetValue([MaybeNullWhen(false)] out T value)

@@ -93,22 +93,36 @@ internal sealed class Inode
 /// while fewer than <see cref="DescriptorBudget"/> do; past that, where the source supports file handles, new
 /// inodes keep only their handle, so the number of inodes the kernel may hold is not bounded by RLIMIT_NOFILE.
 /// </summary>
+/// <remarks>
+/// A node id is a slot of <see cref="_slots"/> (low 32 bits) and how often that slot was taken before (high 32
+/// bits), so <see cref="Get"/>, which every request on a node makes, is an array read without the lock, and an
+/// id is not handed out again after the kernel forgot it (until one slot is reused 2^32 times). Slots of
+/// forgotten inodes are reused, so the table holds as many as the kernel does at most.
+/// </remarks>
 internal sealed class InodeTable
 {
+    private const int RootSlot = 1; // id 1 is FUSE_ROOT_ID; slot 0 stays empty (id 0 is no node)
+
     private readonly Lock _lock = new();
-    private readonly Dictionary<ulong, Inode> _byId = [];
-    private readonly Dictionary<(ulong Dev, ulong Ino), Inode> _byKey = [];
-    private ulong _nextId = 2; // 1 is the root; ids are never reused, so the generation can stay 0.
+    private Inode?[] _slots = new Inode?[64];
+    private uint[] _reuses = new uint[64];
+    private int[] _free = new int[16];
+    private int _freeCount;
+    private int _nextSlot = RootSlot + 1;
+    private int _count;
+    private readonly InodeKeyIndex _byKey = new();
     private int _descriptors = 1; // the root's
 
     public InodeTable(Inode root, int descriptorBudget, FileHandles? handles)
     {
+        if (root.Id != RootSlot) throw new ArgumentException("the root's node id is 1", nameof(root));
         Root = root;
         DescriptorBudget = descriptorBudget;
         Handles = handles;
         root.LookupCount = 1; // The kernel never forgets the root; this keeps it in the table for good.
-        _byId.Add(root.Id, root);
-        _byKey.Add((root.Dev, root.Ino), root);
+        _slots[RootSlot] = root;
+        _count = 1;
+        _byKey.Set(root.Dev, root.Ino, root);
     }
 
     public Inode Root { get; }
@@ -117,10 +131,7 @@ internal sealed class InodeTable
     /// <summary>The source's file handles, or null where they cannot be used (then every inode keeps a descriptor).</summary>
     public FileHandles? Handles { get; }
 
-    public int Count
-    {
-        get { lock (_lock) return _byId.Count; }
-    }
+    public int Count => Volatile.Read(ref _count);
 
     /// <summary>Inodes that keep their own descriptor now.</summary>
     public int Descriptors => Volatile.Read(ref _descriptors);
@@ -128,10 +139,18 @@ internal sealed class InodeTable
     /// <summary>True when a new inode would be kept by its handle: the caller should fetch one for <see cref="AddLookup"/>.</summary>
     public bool WantsHandles => Handles is not null && Volatile.Read(ref _descriptors) >= DescriptorBudget;
 
+    /// <summary>
+    /// The inode of node <paramref name="id"/>, or null. Lock-free: the kernel sends a request on a node only
+    /// after our LOOKUP reply reached it (so after <see cref="AddLookup"/> published the slot) and before its
+    /// FORGET, so the slot cannot change under a legitimate request.
+    /// </summary>
     public Inode? Get(ulong id)
     {
-        if (id == 1) return Root;
-        lock (_lock) return _byId.GetValueOrDefault(id);
+        var slots = Volatile.Read(ref _slots);
+        uint slot = (uint)id;
+        if (slot >= (uint)slots.Length) return null;
+        var inode = Volatile.Read(ref slots[slot]);
+        return inode is not null && inode.Id == id ? inode : null;
     }
 
     /// <summary>
@@ -145,7 +164,8 @@ internal sealed class InodeTable
         bool keepFd = false;
         lock (_lock)
         {
-            if (_byKey.TryGetValue((dev, ino), out var known) && !known.IsStale(fd, ref handle))
+            var known = _byKey.Find(dev, ino);
+            if (known is not null && !known.IsStale(fd, ref handle))
             {
                 known.LookupCount++;
                 inode = known;
@@ -153,16 +173,19 @@ internal sealed class InodeTable
             else
             {
                 // A stale entry keeps its node id until the kernel forgets it; the live inode gets a new one.
+                int slot = TakeSlot();
+                ulong id = (ulong)_reuses[slot] << 32 | (uint)slot;
                 if (handle is not null && Handles is not null && _descriptors >= DescriptorBudget)
-                    inode = new Inode(_nextId++, dev, ino, handle, Handles, type) { LookupCount = 1 };
+                    inode = new Inode(id, dev, ino, handle, Handles, type) { LookupCount = 1 };
                 else
                 {
-                    inode = new Inode(_nextId++, dev, ino, fd, type) { LookupCount = 1 };
+                    inode = new Inode(id, dev, ino, fd, type) { LookupCount = 1 };
                     _descriptors++;
                     keepFd = true;
                 }
-                _byId.Add(inode.Id, inode);
-                _byKey[(dev, ino)] = inode;
+                Volatile.Write(ref _slots[slot], inode);
+                _count++;
+                _byKey.Set(dev, ino, inode);
             }
         }
         if (!keepFd) NativeMethods.close(fd);
@@ -172,17 +195,23 @@ internal sealed class InodeTable
     /// <summary>Drops <paramref name="count"/> lookup references; the inode's descriptor closes at zero.</summary>
     public void Forget(ulong id, ulong count)
     {
-        if (id == 1) return;
+        if (id == RootSlot) return;
         Inode? gone = null;
         lock (_lock)
         {
-            if (!_byId.TryGetValue(id, out var inode)) return;
+            var inode = Get(id);
+            if (inode is null) return;
             inode.LookupCount = count >= inode.LookupCount ? 0 : inode.LookupCount - count;
             if (inode.LookupCount == 0)
             {
-                _byId.Remove(id);
+                int slot = (int)(uint)id;
+                _slots[slot] = null;
+                _reuses[slot]++;
+                if (_freeCount == _free.Length) Array.Resize(ref _free, _free.Length * 2);
+                _free[_freeCount++] = slot;
+                _count--;
                 // A stale inode no longer owns its key when a live one with the same number replaced it.
-                if (_byKey.TryGetValue((inode.Dev, inode.Ino), out var keyed) && keyed == inode) _byKey.Remove((inode.Dev, inode.Ino));
+                _byKey.Remove(inode.Dev, inode.Ino, inode);
                 if (inode.HoldsDescriptor) _descriptors--;
                 gone = inode;
             }
@@ -190,15 +219,36 @@ internal sealed class InodeTable
         gone?.CloseDescriptor();
     }
 
+    /// <summary>A free slot (under the lock): a forgotten inode's, else a new one, growing the arrays.</summary>
+    private int TakeSlot()
+    {
+        if (_freeCount > 0) return _free[--_freeCount];
+        if (_nextSlot == _slots.Length)
+        {
+            if (_nextSlot == int.MaxValue) throw new FuseException(Errno.ENFILE);
+            int capacity = (int)Math.Min((long)_slots.Length * 2, int.MaxValue);
+            var slots = new Inode?[capacity];
+            Array.Copy(_slots, slots, _slots.Length);
+            Array.Resize(ref _reuses, capacity);
+            // Readers holding the old array still find every inode it had; new ones are only in the new one.
+            Volatile.Write(ref _slots, slots);
+        }
+        return _nextSlot++;
+    }
+
     /// <summary>Closes every descriptor (session end).</summary>
     public void Clear()
     {
-        List<Inode> all;
+        List<Inode> all = [];
         lock (_lock)
         {
-            all = [.. _byId.Values];
-            _byId.Clear();
+            foreach (var inode in _slots)
+                if (inode is not null) all.Add(inode);
+            Volatile.Write(ref _slots, new Inode?[_slots.Length]);
             _byKey.Clear();
+            _freeCount = 0;
+            _nextSlot = RootSlot + 1;
+            _count = 0;
             _descriptors = 0;
         }
         foreach (var inode in all)

@@ -28,6 +28,7 @@ public abstract class LowLevelFileSystem
     /// A completed task holding <paramref name="result"/>: for handlers that answer synchronously, without an async
     /// state machine.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // one copy of a large T fewer
     protected static ValueTask<Result<T>> Done<T>(Result<T> result) => new(result);
     /// <summary>
     /// A completed task holding <paramref name="errno"/> (<see cref="Errno.Ok"/> for success), for handlers that answer

@@ -7,8 +7,8 @@ namespace DirectFuse.Session;
 // Requests about names and inodes: lookup counts, attributes, creating, linking and removing nodes.
 internal sealed partial class FuseDispatcher
 {
-    internal static async ValueTask Lookup(FuseDispatcher d, FuseRequest r) =>
-        AnswerEntry(r, await d.Fs.LookupAsync(r.Context(), r.NodeId, r.LookupNameAt(0), r.CancellationToken).ConfigureAwait(false));
+    internal static ValueTask Lookup(FuseDispatcher d, FuseRequest r) =>
+        Entry(r, d.Fs.LookupAsync(r.Context(), r.NodeId, r.LookupNameAt(0), r.CancellationToken));
 
     internal static ValueTask Forget(FuseDispatcher d, FuseRequest r)
     {
@@ -29,14 +29,14 @@ internal sealed partial class FuseDispatcher
         return ValueTask.CompletedTask;
     }
 
-    internal static async ValueTask GetAttr(FuseDispatcher d, FuseRequest r)
+    internal static ValueTask GetAttr(FuseDispatcher d, FuseRequest r)
     {
         var arg = r.ArgOrCompat<FuseGetAttrIn>();
         FileHandle? fh = (arg.GetAttrFlags & FuseGetAttrIn.FlagFh) != 0 ? new FileHandle(arg.Fh) : null;
-        AnswerAttr(r, await d.Fs.GetAttrAsync(r.Context(), r.NodeId, fh, r.CancellationToken).ConfigureAwait(false));
+        return Attr(r, d.Fs.GetAttrAsync(r.Context(), r.NodeId, fh, r.CancellationToken));
     }
 
-    internal static async ValueTask SetAttr(FuseDispatcher d, FuseRequest r)
+    internal static ValueTask SetAttr(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseSetAttrIn>();
         var request = new SetAttrRequest
@@ -53,7 +53,7 @@ internal sealed partial class FuseDispatcher
             Ctime = new TimeSpec((long)a.Ctime, a.CtimeNsec),
             LockOwner = a.LockOwner,
         };
-        AnswerAttr(r, await d.Fs.SetAttrAsync(r.Context(), r.NodeId, request, r.CancellationToken).ConfigureAwait(false));
+        return Attr(r, d.Fs.SetAttrAsync(r.Context(), r.NodeId, request, r.CancellationToken));
     }
 
     internal static async ValueTask ReadLink(FuseDispatcher d, FuseRequest r)
@@ -82,8 +82,8 @@ internal sealed partial class FuseDispatcher
         AnswerEntry(r, await d.Fs.MkDirAsync(r.Context(a.Umask), r.NodeId, r.EntryNameAt(FuseMkDirIn.Size), a.Mode, r.CancellationToken).ConfigureAwait(false));
     }
 
-    internal static async ValueTask Unlink(FuseDispatcher d, FuseRequest r) =>
-        Answer(r, await d.Fs.UnlinkAsync(r.Context(), r.NodeId, r.EntryNameAt(0), r.CancellationToken).ConfigureAwait(false));
+    internal static ValueTask Unlink(FuseDispatcher d, FuseRequest r) =>
+        Status(r, d.Fs.UnlinkAsync(r.Context(), r.NodeId, r.EntryNameAt(0), r.CancellationToken));
 
     internal static async ValueTask RmDir(FuseDispatcher d, FuseRequest r) =>
         Answer(r, await d.Fs.RmDirAsync(r.Context(), r.NodeId, r.EntryNameAt(0), r.CancellationToken).ConfigureAwait(false));

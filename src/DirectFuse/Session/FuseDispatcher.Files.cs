@@ -10,22 +10,39 @@ internal sealed partial class FuseDispatcher
     /// <summary><c>FUSE_OPEN_KILL_SUIDGID</c> in the open_flags of OPEN and CREATE.</summary>
     private const uint OpenKillSuidGid = 1 << 0;
 
-    internal static async ValueTask Open(FuseDispatcher d, FuseRequest r)
+    internal static ValueTask Open(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseOpenIn>();
         var context = r.Context(killSuidSgid: (a.OpenFlags & OpenKillSuidGid) != 0);
-        AnswerOpen(r, await d.Fs.OpenAsync(context, r.NodeId, (int)a.Flags, r.CancellationToken).ConfigureAwait(false));
+        var pending = d.Fs.OpenAsync(context, r.NodeId, (int)a.Flags, r.CancellationToken);
+        if (!pending.IsCompletedSuccessfully) return AwaitOpen(r, pending);
+        AnswerOpen(r, pending.Result);
+        return ValueTask.CompletedTask;
     }
 
-    internal static async ValueTask Create(FuseDispatcher d, FuseRequest r)
+    private static async ValueTask AwaitOpen(FuseRequest r, ValueTask<Result<OpenReply>> pending) =>
+        AnswerOpen(r, await pending.ConfigureAwait(false));
+
+    internal static ValueTask Create(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseCreateIn>();
-        var result = await d.Fs.CreateAsync(r.Context(a.Umask, killSuidSgid: (a.OpenFlags & OpenKillSuidGid) != 0), r.NodeId, r.EntryNameAt(FuseCreateIn.Size), a.Mode, (int)a.Flags, r.CancellationToken).ConfigureAwait(false);
-        if (!result.TryGetValue(out var created)) { r.ReplyError(result.Error); return; }
-        var reply = new CreateOut();
+        var pending = d.Fs.CreateAsync(r.Context(a.Umask, killSuidSgid: (a.OpenFlags & OpenKillSuidGid) != 0), r.NodeId, r.EntryNameAt(FuseCreateIn.Size), a.Mode, (int)a.Flags, r.CancellationToken);
+        if (!pending.IsCompletedSuccessfully) return AwaitCreate(r, pending);
+        AnswerCreate(r, pending.Result);
+        return ValueTask.CompletedTask;
+    }
+
+    private static async ValueTask AwaitCreate(FuseRequest r, ValueTask<Result<CreateReply>> pending) =>
+        AnswerCreate(r, await pending.ConfigureAwait(false));
+
+    private static void AnswerCreate(FuseRequest r, in Result<CreateReply> result)
+    {
+        if (!result.IsOk) { r.ReplyError(result.Error); return; }
+        ref readonly var created = ref result.ValueRef;
+        ref var reply = ref r.ReplyStruct<CreateOut>();
         created.Entry.WriteTo(ref reply.Entry);
         reply.Open = ToOpenOut(created.Open);
-        r.Reply(reply);
+        r.SendStruct<CreateOut>();
     }
 
     [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
@@ -35,35 +52,55 @@ internal sealed partial class FuseDispatcher
         public FuseOpenOut Open;
     }
 
-    internal static async ValueTask Read(FuseDispatcher d, FuseRequest r)
+    internal static ValueTask Read(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseReadIn>();
         var buffer = r.ReplyPayload((int)Math.Min(a.ReadSize, int.MaxValue));
-        var result = await d.Fs.ReadAsync(r.Context(fileFlags: (int)a.Flags), r.NodeId, new FileHandle(a.Fh), r.FileOffset(a.Offset), buffer, r.CancellationToken).ConfigureAwait(false);
-        AnswerBytes(r, result, buffer.Length);
+        var pending = d.Fs.ReadAsync(r.Context(fileFlags: (int)a.Flags), r.NodeId, new FileHandle(a.Fh), r.FileOffset(a.Offset), buffer, r.CancellationToken);
+        if (!pending.IsCompletedSuccessfully) return AwaitRead(d, r, pending, buffer.Length);
+        AnswerRead(d, r, pending.Result, buffer.Length);
+        return ValueTask.CompletedTask;
+    }
+
+    private static async ValueTask AwaitRead(FuseDispatcher d, FuseRequest r, ValueTask<Result<int>> pending, int limit) =>
+        AnswerRead(d, r, await pending.ConfigureAwait(false), limit);
+
+    private static void AnswerRead(FuseDispatcher d, FuseRequest r, Result<int> result, int limit)
+    {
+        AnswerBytes(r, result, limit);
         if (result.TryGetValue(out int read)) d.Metrics.Read(read);
     }
 
-    internal static async ValueTask Write(FuseDispatcher d, FuseRequest r)
+    internal static ValueTask Write(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseWriteIn>();
         var data = r.ArgBytes(FuseWriteIn.Size, a.WriteSize);
-        var result = await d.Fs.WriteAsync(r.Context(fileFlags: (int)a.Flags), r.NodeId, new FileHandle(a.Fh), r.FileOffset(a.Offset), data, (WriteFlags)a.WriteFlags, r.CancellationToken).ConfigureAwait(false);
+        var pending = d.Fs.WriteAsync(r.Context(fileFlags: (int)a.Flags), r.NodeId, new FileHandle(a.Fh), r.FileOffset(a.Offset), data, (WriteFlags)a.WriteFlags, r.CancellationToken);
+        if (!pending.IsCompletedSuccessfully) return AwaitWrite(d, r, pending);
+        AnswerWrite(d, r, pending.Result);
+        return ValueTask.CompletedTask;
+    }
+
+    private static async ValueTask AwaitWrite(FuseDispatcher d, FuseRequest r, ValueTask<Result<int>> pending) =>
+        AnswerWrite(d, r, await pending.ConfigureAwait(false));
+
+    private static void AnswerWrite(FuseDispatcher d, FuseRequest r, Result<int> result)
+    {
         if (!result.TryGetValue(out int written)) { r.ReplyError(result.Error); return; }
         r.Reply(new FuseWriteOut { WriteSize = (uint)written });
         d.Metrics.Wrote(written);
     }
 
-    internal static async ValueTask Flush(FuseDispatcher d, FuseRequest r)
+    internal static ValueTask Flush(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseFlushIn>();
-        Answer(r, await d.Fs.FlushAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), a.LockOwner, r.CancellationToken).ConfigureAwait(false));
+        return Status(r, d.Fs.FlushAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), a.LockOwner, r.CancellationToken));
     }
 
-    internal static async ValueTask Release(FuseDispatcher d, FuseRequest r)
+    internal static ValueTask Release(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseReleaseIn>();
-        Answer(r, await d.Fs.ReleaseAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), (int)a.Flags, (ReleaseFlags)a.ReleaseFlags, a.LockOwner, r.CancellationToken).ConfigureAwait(false));
+        return Status(r, d.Fs.ReleaseAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), (int)a.Flags, (ReleaseFlags)a.ReleaseFlags, a.LockOwner, r.CancellationToken));
     }
 
     internal static async ValueTask Fsync(FuseDispatcher d, FuseRequest r)

@@ -157,21 +157,56 @@ internal sealed partial class FuseDispatcher
         else r.ReplyError(errno);
     }
 
+    // The common handlers are not async methods: when the file system completed synchronously (the loopback
+    // always does), they answer at once, without an async state machine and the copies of the (large) result
+    // into and out of it — about 2 % of a LOOKUP's samples over io_uring. Otherwise they await.
+
+    private static ValueTask Entry(FuseRequest r, in ValueTask<Result<EntryReply>> pending)
+    {
+        if (!pending.IsCompletedSuccessfully) return AwaitEntry(r, pending);
+        AnswerEntry(r, pending.Result);
+        return ValueTask.CompletedTask;
+    }
+
+    private static async ValueTask AwaitEntry(FuseRequest r, ValueTask<Result<EntryReply>> pending) =>
+        AnswerEntry(r, await pending.ConfigureAwait(false));
+
+    private static ValueTask Attr(FuseRequest r, in ValueTask<Result<AttrReply>> pending)
+    {
+        if (!pending.IsCompletedSuccessfully) return AwaitAttr(r, pending);
+        AnswerAttr(r, pending.Result);
+        return ValueTask.CompletedTask;
+    }
+
+    private static async ValueTask AwaitAttr(FuseRequest r, ValueTask<Result<AttrReply>> pending) =>
+        AnswerAttr(r, await pending.ConfigureAwait(false));
+
+    private static ValueTask Status(FuseRequest r, ValueTask<Errno> pending)
+    {
+        if (!pending.IsCompletedSuccessfully) return AwaitStatus(r, pending);
+        Answer(r, pending.Result);
+        return ValueTask.CompletedTask;
+    }
+
+    private static async ValueTask AwaitStatus(FuseRequest r, ValueTask<Errno> pending) =>
+        Answer(r, await pending.ConfigureAwait(false));
+
+    // Entry and attribute replies are written straight into the reply buffer (no struct copied there).
     private static void AnswerEntry(FuseRequest r, in Result<EntryReply> result)
     {
-        if (!result.TryGetValue(out var entry)) { r.ReplyError(result.Error); return; }
-        FuseEntryOut e = default;
-        entry.WriteTo(ref e);
-        r.Reply(e);
+        if (!result.IsOk) { r.ReplyError(result.Error); return; }
+        result.ValueRef.WriteTo(ref r.ReplyStruct<FuseEntryOut>());
+        r.SendStruct<FuseEntryOut>();
     }
 
     private static void AnswerAttr(FuseRequest r, in Result<AttrReply> result)
     {
-        if (!result.TryGetValue(out var attr)) { r.ReplyError(result.Error); return; }
-        FuseAttrOut a = default;
+        if (!result.IsOk) { r.ReplyError(result.Error); return; }
+        ref readonly var attr = ref result.ValueRef;
+        ref var a = ref r.ReplyStruct<FuseAttrOut>();
         (a.AttrValid, a.AttrValidNsec) = EntryReply.SplitTimeout(attr.Timeout);
         attr.Attr.WriteTo(ref a.Attr);
-        r.Reply(a);
+        r.SendStruct<FuseAttrOut>();
     }
 
     private static FuseOpenOut ToOpenOut(in OpenReply open) =>
