@@ -8,7 +8,7 @@ namespace DirectFuse.Session;
 internal sealed partial class FuseDispatcher
 {
     internal static ValueTask Lookup(FuseDispatcher d, FuseRequest r) =>
-        Entry(r, d.Fs.LookupAsync(r.Context(), r.NodeId, r.LookupNameAt(0), r.CancellationToken));
+        Entry(d, r, d.Fs.LookupAsync(r.Context(), r.NodeId, r.LookupNameAt(0), r.CancellationToken));
 
     internal static ValueTask Forget(FuseDispatcher d, FuseRequest r)
     {
@@ -33,7 +33,7 @@ internal sealed partial class FuseDispatcher
     {
         var arg = r.ArgOrCompat<FuseGetAttrIn>();
         FileHandle? fh = (arg.GetAttrFlags & FuseGetAttrIn.FlagFh) != 0 ? new FileHandle(arg.Fh) : null;
-        return Attr(r, d.Fs.GetAttrAsync(r.Context(), r.NodeId, fh, r.CancellationToken));
+        return Attr(d, r, d.Fs.GetAttrAsync(r.Context(), r.NodeId, fh, r.CancellationToken));
     }
 
     internal static ValueTask SetAttr(FuseDispatcher d, FuseRequest r)
@@ -53,7 +53,7 @@ internal sealed partial class FuseDispatcher
             Ctime = new TimeSpec((long)a.Ctime, a.CtimeNsec),
             LockOwner = a.LockOwner,
         };
-        return Attr(r, d.Fs.SetAttrAsync(r.Context(), r.NodeId, request, r.CancellationToken));
+        return Attr(d, r, d.Fs.SetAttrAsync(r.Context(), r.NodeId, request, r.CancellationToken));
     }
 
     internal static async ValueTask ReadLink(FuseDispatcher d, FuseRequest r)
@@ -83,7 +83,7 @@ internal sealed partial class FuseDispatcher
     }
 
     internal static ValueTask Unlink(FuseDispatcher d, FuseRequest r) =>
-        Status(r, d.Fs.UnlinkAsync(r.Context(), r.NodeId, r.EntryNameAt(0), r.CancellationToken));
+        Status(d, r, d.Fs.UnlinkAsync(r.Context(), r.NodeId, r.EntryNameAt(0), r.CancellationToken));
 
     internal static async ValueTask RmDir(FuseDispatcher d, FuseRequest r) =>
         Answer(r, await d.Fs.RmDirAsync(r.Context(), r.NodeId, r.EntryNameAt(0), r.CancellationToken).ConfigureAwait(false));

@@ -15,25 +15,25 @@ internal sealed partial class FuseDispatcher
         var a = r.Arg<FuseOpenIn>();
         var context = r.Context(killSuidSgid: (a.OpenFlags & OpenKillSuidGid) != 0);
         var pending = d.Fs.OpenAsync(context, r.NodeId, (int)a.Flags, r.CancellationToken);
-        if (!pending.IsCompletedSuccessfully) return AwaitOpen(r, pending);
-        AnswerOpen(r, pending.Result);
-        return ValueTask.CompletedTask;
+        return AnswerWhenDone<Result<OpenReply>, OpenAnswer>(d, r, pending);
     }
 
-    private static async ValueTask AwaitOpen(FuseRequest r, ValueTask<Result<OpenReply>> pending) =>
-        AnswerOpen(r, await pending.ConfigureAwait(false));
+    private struct OpenAnswer : IAnswer<Result<OpenReply>>
+    {
+        public static void Send(FuseDispatcher d, FuseRequest r, in Result<OpenReply> result) => AnswerOpen(r, result);
+    }
 
     internal static ValueTask Create(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseCreateIn>();
         var pending = d.Fs.CreateAsync(r.Context(a.Umask, killSuidSgid: (a.OpenFlags & OpenKillSuidGid) != 0), r.NodeId, r.EntryNameAt(FuseCreateIn.Size), a.Mode, (int)a.Flags, r.CancellationToken);
-        if (!pending.IsCompletedSuccessfully) return AwaitCreate(r, pending);
-        AnswerCreate(r, pending.Result);
-        return ValueTask.CompletedTask;
+        return AnswerWhenDone<Result<CreateReply>, CreateAnswer>(d, r, pending);
     }
 
-    private static async ValueTask AwaitCreate(FuseRequest r, ValueTask<Result<CreateReply>> pending) =>
-        AnswerCreate(r, await pending.ConfigureAwait(false));
+    private struct CreateAnswer : IAnswer<Result<CreateReply>>
+    {
+        public static void Send(FuseDispatcher d, FuseRequest r, in Result<CreateReply> result) => AnswerCreate(r, result);
+    }
 
     private static void AnswerCreate(FuseRequest r, in Result<CreateReply> result)
     {
@@ -76,15 +76,15 @@ internal sealed partial class FuseDispatcher
         var a = r.Arg<FuseWriteIn>();
         var data = r.ArgBytes(FuseWriteIn.Size, a.WriteSize);
         var pending = d.Fs.WriteAsync(r.Context(fileFlags: (int)a.Flags), r.NodeId, new FileHandle(a.Fh), r.FileOffset(a.Offset), data, (WriteFlags)a.WriteFlags, r.CancellationToken);
-        if (!pending.IsCompletedSuccessfully) return AwaitWrite(d, r, pending);
-        AnswerWrite(d, r, pending.Result);
-        return ValueTask.CompletedTask;
+        return AnswerWhenDone<Result<int>, WriteAnswer>(d, r, pending);
     }
 
-    private static async ValueTask AwaitWrite(FuseDispatcher d, FuseRequest r, ValueTask<Result<int>> pending) =>
-        AnswerWrite(d, r, await pending.ConfigureAwait(false));
+    private struct WriteAnswer : IAnswer<Result<int>>
+    {
+        public static void Send(FuseDispatcher d, FuseRequest r, in Result<int> result) => AnswerWrite(d, r, result);
+    }
 
-    private static void AnswerWrite(FuseDispatcher d, FuseRequest r, Result<int> result)
+    private static void AnswerWrite(FuseDispatcher d, FuseRequest r, in Result<int> result)
     {
         if (!result.TryGetValue(out int written)) { r.ReplyError(result.Error); return; }
         r.Reply(new FuseWriteOut { WriteSize = (uint)written });
@@ -94,13 +94,13 @@ internal sealed partial class FuseDispatcher
     internal static ValueTask Flush(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseFlushIn>();
-        return Status(r, d.Fs.FlushAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), a.LockOwner, r.CancellationToken));
+        return Status(d, r, d.Fs.FlushAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), a.LockOwner, r.CancellationToken));
     }
 
     internal static ValueTask Release(FuseDispatcher d, FuseRequest r)
     {
         var a = r.Arg<FuseReleaseIn>();
-        return Status(r, d.Fs.ReleaseAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), (int)a.Flags, (ReleaseFlags)a.ReleaseFlags, a.LockOwner, r.CancellationToken));
+        return Status(d, r, d.Fs.ReleaseAsync(r.Context(), r.NodeId, new FileHandle(a.Fh), (int)a.Flags, (ReleaseFlags)a.ReleaseFlags, a.LockOwner, r.CancellationToken));
     }
 
     internal static async ValueTask Fsync(FuseDispatcher d, FuseRequest r)
