@@ -322,7 +322,7 @@ def workloads(args):
     def listing(mode):
         def run(root):
             r = metabench(mode, os.path.join(root, "meta"), p["readdir_reps"])
-            return r["ops"] / r["seconds"], r["ops"]
+            return r["ops"] / r["seconds"], r["ops"], percentiles(r)
         return run
 
     def seqread(root):
@@ -354,8 +354,9 @@ def workloads(args):
     ]
 
 
-def scale(pair, factor):
-    return pair[0] * factor, pair[1]
+def scale(result, factor):
+    """The rate of a workload's result times factor; operations and extra rows as they were."""
+    return (result[0] * factor,) + tuple(result[1:])
 
 
 def prepare_source(src, p):
@@ -714,7 +715,7 @@ def write_reports(args, results, counts, notes, mode, elapsed, load_start, json_
     startup_w = ["startup-first-answer", "first-create", "startup-rss"]
     main_w = ["stat", "create", "readdir", "readdir-changing", "seqread", "seqwrite", "randread", "neglookup"]
     cpu_w = [f"{w}.server-cpu" for w in main_w]
-    latency_w = [f"{w}.{q}" for w in ("stat", "create", "neglookup") for q in ("p50", "p99")]
+    latency_w = [f"{w}.{q}" for w in ("stat", "create", "readdir", "readdir-changing", "neglookup") for q in ("p50", "p99")]
     ring_w = [f"{w}.ring-cqes" for w in main_w]
     mmap_w = ["mmap-write-bw", "mmap-read-bw", "mmap-first-touch", "pagecache-client-fill", "pagecache-retrieve", "pagecache-sync-store"]
     alloc_w = [f"alloc-{op}" for op in ("LOOKUP", "GETATTR", "READ", "WRITE")] + \
@@ -742,7 +743,7 @@ def write_reports(args, results, counts, notes, mode, elapsed, load_start, json_
            "/proc/PID/task/*/schedstat, ÷ operations; utime+stime in clock ticks when a thread exited meanwhile):", ""]
     md += results_table(results, cpu_w, contender_order)
     md += ["", "Round trip of one client operation (each timed by the client: a stat(2); a file's open, write, close and "
-           "unlink; a stat(2) of a missing name), µs:", ""]
+           "unlink; one getdents64(2) call of a listing; a stat(2) of a missing name), µs:", ""]
     md += results_table(results, latency_w, contender_order)
     if any(k[0] in ring_w for k in results.values):
         md += ["", "io_uring contenders: ring completions (CqTail of the server's io_uring fds in /proc/PID/fdinfo) per "
