@@ -204,7 +204,8 @@ public sealed partial class FuseSession : IDisposable
     private void StartTransport(FuseSessionOptions options)
     {
         if (!options.UseIoUring) return;
-        // The ring's queues are not woken by the stop eventfd that ends the workers of an inherited fd.
+        // An inherited fd stays on the device: its session stops through an eventfd the ring queues do not wait on,
+        // and FuseRingKicker needs the mount's path, which a /dev/fd/N server does not know.
         if (_mount.Inherited)
             TransportReason = $"io_uring not used: {MountPoint} is an inherited /dev/fuse, served through the fd itself";
         else if (!_core.Connection.Has(InitFlags.OverIoUring))
