@@ -9,7 +9,13 @@ bash scripts/install-deps.sh || exit 1
 if [ ! -e /dev/fuse ]; then modprobe fuse 2>/dev/null || true; fi
 
 results=$(mktemp -d)
-trap 'rm -rf "$results"' EXIT
+# The fuse module's enable_uring, as it was before anything here ran: the io_uring pass below, the benchmark's own
+# test and the tests that switch it each restore what they found, but they overlap, so the end of the run puts
+# back this value, whatever they left.
+uring_param=/sys/module/fuse/parameters/enable_uring
+uring_before=$(cat "$uring_param" 2>/dev/null || true)
+restore_uring() { if [ -n "$uring_before" ] && [ -w "$uring_param" ]; then echo "$uring_before" > "$uring_param"; fi; }
+trap 'restore_uring; rm -rf "$results"' EXIT
 fuse_mounts() { grep -E ' fuse(\.[^ ]*)? ' /proc/mounts | awk '{print $2}' | sort; }
 fuse_mounts > "$results/mounts-before"
 
@@ -40,16 +46,13 @@ fi
 # are left out. Every other test runs over io_uring too, except InheritedDeviceFdTests: they serve a /dev/fuse the
 # test mounted itself, which is always served over the device (the session reports that fallback), so they run in
 # the first pass only. enable_uring is turned on for this pass and always put back as it was.
-uring_param=/sys/module/fuse/parameters/enable_uring
 if [ -w "$uring_param" ] && [ "${DIRECTFUSE_SKIP_URING:-}" != 1 ]; then
-  uring_before=$(cat "$uring_param")
-  trap 'echo "$uring_before" > "$uring_param"; rm -rf "$results"' EXIT
   echo Y > "$uring_param"
   DIRECTFUSE_TEST_TRANSPORT=io_uring dotnet test tests/DirectFuse.Tests -c Release --no-build -nologo \
     --filter "Category!=Packaging&FullyQualifiedName!~DirectFuse.Tests.Architecture&FullyQualifiedName!~DirectFuse.Tests.Protocol&FullyQualifiedName!~DirectFuse.Tests.Testing&FullyQualifiedName!~DirectFuse.Tests.Bench&FullyQualifiedName!~InheritedDeviceFdTests" \
     --logger "trx;LogFileName=io_uring.trx" --logger "console;verbosity=minimal" \
     --results-directory "$results" "$@" || status=1
-  echo "$uring_before" > "$uring_param"
+  restore_uring
 fi
 
 # CI (or DIRECTFUSE_KERNEL_MATRIX=1) also runs the CUSE, device, direct-mmap and session tests on Debian 12's own
