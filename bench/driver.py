@@ -441,22 +441,22 @@ def targets(results):
     """The issue's targets: (target, measured ratio or value, requirement, met)."""
     rows = []
 
-    def ratio(name, w, a, b, need):
+    def compare(name, w, a, b, bound, lower_is_better):
         va, vb = results.median(w, a), results.median(w, b)
+        need = f"{'≤' if lower_is_better else '≥'} {bound}×"
         if va is None or vb is None or vb == 0:
-            rows.append((name, None, f"≥ {need}×", None))
+            rows.append((name, None, need, None))
             return
         r = va / vb
-        rows.append((name, f"{r:.3f}× ({fmt(va)} / {fmt(vb)} {results.units[(w, a)]})", f"≥ {need}×", r >= need))
+        rows.append((name, f"{r:.3f}× ({fmt(va)} / {fmt(vb)} {results.units[(w, a)]})", need,
+                     r <= bound if lower_is_better else r >= bound))
+
+    def ratio(name, w, a, b, need):
+        compare(name, w, a, b, need, lower_is_better=False)
 
     def at_most(name, w, a, b, limit):
         """Lower is better (CPU, latency): a ≤ limit × b."""
-        va, vb = results.median(w, a), results.median(w, b)
-        if va is None or vb is None or vb == 0:
-            rows.append((name, None, f"≤ {limit}×", None))
-            return
-        r = va / vb
-        rows.append((name, f"{r:.3f}× ({fmt(va)} / {fmt(vb)} {results.units[(w, a)]})", f"≤ {limit}×", r <= limit))
+        compare(name, w, a, b, limit, lower_is_better=True)
 
     first = results.values.get(("startup-first-answer", "directfuse-aot"))
     if first:

@@ -21,12 +21,18 @@ public static class FuseMountServiceCollectionExtensions
     public static IServiceCollection AddFuseMount(this IServiceCollection services, Func<IServiceProvider, LowLevelFileSystem> fileSystem,
         Action<FuseMountOptions> configure)
     {
+        var options = Configure(services, fileSystem, configure);
+        return Add(services, options, fileSystem);
+    }
+
+    private static FuseMountOptions Configure(IServiceCollection services, object fileSystem, Action<FuseMountOptions> configure)
+    {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(fileSystem);
         ArgumentNullException.ThrowIfNull(configure);
         var options = new FuseMountOptions();
         configure(options);
-        return Add(services, options, fileSystem);
+        return options;
     }
 
     /// <summary>
@@ -40,11 +46,7 @@ public static class FuseMountServiceCollectionExtensions
     public static IServiceCollection AddFuseMount(this IServiceCollection services, Func<IServiceProvider, PathFileSystem> fileSystem,
         Action<FuseMountOptions> configure)
     {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(fileSystem);
-        ArgumentNullException.ThrowIfNull(configure);
-        var options = new FuseMountOptions();
-        configure(options);
+        var options = Configure(services, fileSystem, configure);
         return Add(services, options, provider => new PathFileSystemAdapter(fileSystem(provider), options.PathOptions));
     }
 
